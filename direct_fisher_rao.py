@@ -1,0 +1,377 @@
+# Copyright 2026 The fisher-rao Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Fisher-Rao norm regularizers for TF1-style graph code.
+
+For parameters theta and the selected variables theta_S, `<theta_S, grad l>`
+is the derivative of `l(theta + e * theta_S)` in `e` at 0. The network is built
+twice under one variable scope: once as is, and once (`reuse=True`) with a
+custom getter that returns `v + offset * v` for every selected variable `v`.
+From the two passes the derivative along theta_S of every example's
+log-probabilities is formed, and from it
+
+  standard:  mean_i sum_k p_ik (d/de log softmax_k(logits_i))^2,  p = softmax
+  empirical: mean_i (d/de CE(labels_i, logits_i))^2
+
+(Liang, Poggio, Rakhlin, Stokes, "Fisher-Rao Metric, Geometry, and Complexity
+of Neural Networks", 2017). The derivative is taken by one of three methods:
+
+  "forward": (f(theta + eps theta_S) - f(theta)) / eps        (the original)
+  "central": (f(theta + eps theta_S) - f(theta - eps theta_S)) / (2 eps)
+  "exact":   forward-mode automatic differentiation in e, no eps.
+
+Finite differences give a good value, but for ReLU networks with biases their
+gradient is wrong wherever a unit switches between the passes; use "exact" to
+train on the regularizer.
+"""
+
+import math
+import numbers
+
+import tensorflow as tf
+
+__all__ = [
+    "METHODS",
+    "make_empirical_fisher_regularizer",
+    "make_standard_fisher_regularizer",
+]
+
+METHODS = ("forward", "central", "exact")
+
+# Op types that own a variable; a data path from one of them to the logits
+# means the logits depend on that variable.
+_VARIABLE_OP_TYPES = frozenset(
+    {"VarHandleOp", "VariableV2", "Variable", "AutoReloadVariable"})
+
+
+def make_standard_fisher_regularizer(make_logits, scope_name,
+                                     should_regularize, perturbation,
+                                     differentiate_probability,
+                                     method="forward", *, reuse=False):
+    """Builds logits and the standard Fisher-Rao norm regularizer.
+
+    regularizer = mean_i sum_k p_ik (d/de log softmax_k(logits_i))^2, where
+    p = softmax(logits) and d/de is the derivative along theta_S.
+
+    Args:
+      make_logits: Callable with no arguments that builds the network with
+        `tf.compat.v1.get_variable` (directly or through
+        `tf.compat.v1.layers`) and returns float logits of shape
+        `[batch, ..., num_classes]`.
+      scope_name: Name of the variable scope the network is built in.
+      should_regularize: Callable taking a variable's full name (e.g.
+        "fisher_rao/dense/kernel") and returning whether it belongs to
+        theta_S.
+      perturbation: Finite-difference step eps, a finite number > 0 (validated
+        but unused when `method="exact"`).
+      differentiate_probability: If False, p is held out of the gradient.
+      method: "forward", "central" or "exact" (see the module docstring).
+      reuse: If True, the scope's variables already exist (e.g. from an
+        earlier call) and are shared instead of created.
+
+    Returns:
+      `(logits, regularizer)`: the unperturbed logits and a scalar of their
+      dtype.
+
+    Raises:
+      TypeError: If `make_logits` or `should_regularize` is not callable.
+      ValueError: On a bad `perturbation`, `method` or scope, logits that are
+        not floating of rank >= 2, or logits that depend on trainable
+        variables the custom getter cannot perturb.
+    """
+    logits, log_prob_derivative = _logits_and_log_prob_derivative(
+        make_logits, scope_name, should_regularize, perturbation, method,
+        reuse)
+    with tf.name_scope("standard_fisher_regularizer"):
+        probabilities = tf.nn.softmax(logits)
+        if not differentiate_probability:
+            probabilities = tf.stop_gradient(probabilities)
+        per_example = tf.reduce_sum(
+            probabilities * tf.square(log_prob_derivative), axis=-1)
+        return logits, tf.reduce_mean(per_example)
+
+
+def make_empirical_fisher_regularizer(make_logits, labels, scope_name,
+                                      should_regularize, perturbation,
+                                      method="forward", *, reuse=False):
+    """Builds logits and the empirical Fisher-Rao norm regularizer.
+
+    regularizer = mean_i (d/de CE(labels_i, logits_i))^2, where
+    CE(y, z) = -sum_k y_k log softmax_k(z) and d/de is the derivative along
+    theta_S.
+
+    Args:
+      make_logits: As in `make_standard_fisher_regularizer`.
+      labels: Targets with the logits' shape (usually one-hot): a tensor or
+        anything `tf.convert_to_tensor` takes, of a float or integer dtype.
+      scope_name: Name of the variable scope the network is built in.
+      should_regularize: Callable taking a variable's full name and returning
+        whether it belongs to theta_S.
+      perturbation: Finite-difference step eps, a finite number > 0 (validated
+        but unused when `method="exact"`).
+      method: "forward", "central" or "exact".
+      reuse: If True, share the scope's existing variables.
+
+    Returns:
+      `(logits, regularizer)`: the unperturbed logits and a scalar of their
+      dtype.
+
+    Raises:
+      TypeError: As in `make_standard_fisher_regularizer`, or labels that are
+        not numeric.
+      ValueError: As in `make_standard_fisher_regularizer`, or labels whose
+        static shape does not match the logits'.
+    """
+    labels = _convert_labels(labels)
+    logits, log_prob_derivative = _logits_and_log_prob_derivative(
+        make_logits, scope_name, should_regularize, perturbation, method,
+        reuse, labels=labels)
+    with tf.name_scope("empirical_fisher_regularizer"):
+        labels = tf.cast(labels, logits.dtype)
+        # CE is linear in the log-probabilities, so is its derivative.
+        cross_entropy_derivative = -tf.reduce_sum(
+            labels * log_prob_derivative, axis=-1)
+        return logits, tf.reduce_mean(tf.square(cross_entropy_derivative))
+
+
+def _logits_and_log_prob_derivative(make_logits, scope_name,
+                                    should_regularize, perturbation, method,
+                                    reuse, labels=None):
+    """Builds both passes; returns logits and d/de log softmax(logits)."""
+    _check_arguments(make_logits, scope_name, should_regularize, perturbation,
+                     method)
+    if not reuse:
+        _check_scope_is_new(scope_name)
+    logits = _build_logits(make_logits, scope_name, reuse=reuse)
+    if labels is not None:
+        _check_labels_shape(labels, logits)
+    log_probs = tf.nn.log_softmax(logits)
+    if method == "exact":
+        getter, derivative = _exact_derivative(
+            make_logits, scope_name, should_regularize, log_probs.dtype)
+    else:
+        getter, derivative = _finite_difference_derivative(
+            make_logits, scope_name, should_regularize, perturbation, method,
+            log_probs)
+    _check_all_variables_seen(logits, getter.seen_variables, scope_name)
+    if not getter.scaled_names:
+        # Nothing is perturbed: the derivative is exactly 0, not rounding.
+        derivative = tf.zeros_like(log_probs)
+    return logits, derivative
+
+
+def _finite_difference_derivative(make_logits, scope_name, should_regularize,
+                                  perturbation, method, log_probs):
+    """d/de log softmax by a forward or central difference."""
+    plus_getter = _ScalingGetter(should_regularize, perturbation)
+    log_probs_plus = tf.nn.log_softmax(
+        _build_logits(make_logits, scope_name, reuse=True,
+                      custom_getter=plus_getter))
+    if method == "forward":
+        return plus_getter, (log_probs_plus - log_probs) / perturbation
+    minus_getter = _ScalingGetter(should_regularize, -perturbation)
+    log_probs_minus = tf.nn.log_softmax(
+        _build_logits(make_logits, scope_name, reuse=True,
+                      custom_getter=minus_getter))
+    return plus_getter, (log_probs_plus - log_probs_minus) / (2 * perturbation)
+
+
+def _exact_derivative(make_logits, scope_name, should_regularize, dtype):
+    """d/de log softmax by forward-mode autodiff through v + t * v at t=0."""
+    offset = tf.zeros([], dtype=dtype, name="fisher_rao_offset")
+    getter = _ScalingGetter(should_regularize, offset)
+    with tf.autodiff.ForwardAccumulator(offset, tf.ones_like(offset)) as acc:
+        log_probs_at_offset = tf.nn.log_softmax(
+            _build_logits(make_logits, scope_name, reuse=True,
+                          custom_getter=getter))
+    derivative = acc.jvp(log_probs_at_offset,
+                         unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    return getter, derivative
+
+
+class _ScalingGetter:
+    """Custom getter returning `v + offset * v` for the selected variables.
+
+    Records every variable it is asked for (`seen_variables`) and the names of
+    those it scaled (`scaled_names`).
+    """
+
+    def __init__(self, should_regularize, offset):
+        self._should_regularize = should_regularize
+        self._offset = offset
+        self.seen_variables = []
+        self.scaled_names = []
+
+    def __call__(self, getter, name, *args, **kwargs):
+        # TF passes the real getter as the keyword argument `getter`.
+        _match_dtype_to_value_initializer(kwargs)
+        variable = getter(name, *args, **kwargs)
+        self.seen_variables.append(variable)
+        if not (variable.dtype.is_floating and self._should_regularize(name)):
+            return variable
+        self.scaled_names.append(name)
+        offset = tf.cast(self._offset, variable.dtype.base_dtype)
+        return variable + offset * variable
+
+
+def _match_dtype_to_value_initializer(kwargs):
+    """Lets get_variable(name, initializer=<float64 array>) be shared.
+
+    Creating a variable from a value takes the value's dtype, but sharing it
+    compares against the `dtype` argument (float32 by default) and fails.
+    """
+    initializer = kwargs.get("initializer")
+    if initializer is not None and not callable(initializer):
+        value_dtype = getattr(initializer, "dtype", None)
+        if value_dtype is not None:
+            kwargs["dtype"] = tf.as_dtype(value_dtype)
+
+
+def _build_logits(make_logits, scope_name, reuse, custom_getter=None):
+    """Calls make_logits() under the scope and checks what it returns."""
+    try:
+        with tf.compat.v1.variable_scope(scope_name, reuse=reuse,
+                                         custom_getter=custom_getter):
+            logits = make_logits()
+    except ValueError as error:
+        if reuse and "does not exist" in str(error):
+            raise ValueError(
+                f"make_logits() asked for a variable that scope "
+                f"'{scope_name}' does not hold: {error} make_logits() must "
+                f"create the same variables, with the same names, each time "
+                f"it is called.") from error
+        raise
+    return _checked_logits(logits)
+
+
+def _checked_logits(logits):
+    try:
+        logits = tf.convert_to_tensor(logits)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"make_logits() must return a float tensor of shape "
+            f"[batch, ..., num_classes]; got {logits!r}.") from error
+    if not logits.dtype.is_floating:
+        raise ValueError(
+            f"make_logits() must return a floating tensor; got dtype "
+            f"{logits.dtype.name} with shape {logits.shape}.")
+    if logits.shape.rank is not None and logits.shape.rank < 2:
+        raise ValueError(
+            f"make_logits() must return logits of rank >= 2 "
+            f"([batch, ..., num_classes]); got shape {logits.shape}.")
+    return logits
+
+
+def _check_arguments(make_logits, scope_name, should_regularize, perturbation,
+                     method):
+    if not callable(make_logits):
+        raise TypeError(
+            f"make_logits must be a callable with no arguments that returns "
+            f"logits; got {make_logits!r}.")
+    if not callable(should_regularize):
+        raise TypeError(
+            f"should_regularize must be a callable taking a variable name and "
+            f"returning a bool; got {should_regularize!r}.")
+    if not isinstance(scope_name, str) or not scope_name:
+        raise ValueError(
+            f"scope_name must be a non-empty string; got {scope_name!r}.")
+    is_number = (isinstance(perturbation, numbers.Real)
+                 and not isinstance(perturbation, bool))
+    if not (is_number and math.isfinite(perturbation) and perturbation > 0):
+        raise ValueError(
+            f"perturbation must be a finite number > 0; got "
+            f"{perturbation!r}.")
+    if method not in METHODS:
+        raise ValueError(
+            f"method must be one of {', '.join(map(repr, METHODS))}; got "
+            f"{method!r}.")
+
+
+def _check_scope_is_new(scope_name):
+    outer = tf.compat.v1.get_variable_scope().name
+    prefix = f"{outer}/{scope_name}/" if outer else f"{scope_name}/"
+    existing = [v.op.name for v in tf.compat.v1.global_variables()
+                if v.op.name.startswith(prefix)]
+    if existing:
+        raise ValueError(
+            f"Variable scope '{prefix[:-1]}' already holds variables "
+            f"{existing[:5]} in this graph. Use a new scope name or a new "
+            f"graph, or pass reuse=True to share them.")
+
+
+def _convert_labels(labels):
+    try:
+        labels = tf.convert_to_tensor(labels)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"labels must be a tensor or array of numbers; got "
+            f"{labels!r}.") from error
+    if not (labels.dtype.is_floating or labels.dtype.is_integer):
+        raise TypeError(
+            f"labels must have a float or integer dtype; got "
+            f"{labels.dtype.name}.")
+    return labels
+
+
+def _check_labels_shape(labels, logits):
+    if not labels.shape.is_compatible_with(logits.shape):
+        raise ValueError(
+            f"labels must have the logits' shape; labels have shape "
+            f"{labels.shape}, logits have shape {logits.shape}.")
+
+
+def _check_all_variables_seen(logits, seen_variables, scope_name):
+    """Raises if the logits read trainable variables the getter never saw.
+
+    Such variables (Keras 3 layers, variables made outside the scope) are
+    never perturbed, so the regularizer would silently miss them.
+    """
+    seen_ops = {variable.op for variable in seen_variables}
+    non_trainable_ops = _non_trainable_variable_ops(logits.graph)
+    missed = sorted(
+        op.name for op in _variable_ops_feeding(logits)
+        if op not in seen_ops and op not in non_trainable_ops)
+    if missed:
+        raise ValueError(
+            f"The logits depend on trainable variables {missed} that "
+            f"make_logits() did not get through tf.compat.v1.get_variable "
+            f"inside scope '{scope_name}', so the Fisher-Rao regularizer "
+            f"cannot perturb them and would silently leave them out. Create "
+            f"every variable inside make_logits() with "
+            f"tf.compat.v1.get_variable or tf.compat.v1.layers (with tf-keras "
+            f"installed and TF_USE_LEGACY_KERAS=1); Keras 3 layers bypass "
+            f"get_variable. See the README.")
+
+
+def _non_trainable_variable_ops(graph):
+    collections = tf.compat.v1.GraphKeys
+    trainable = {v.op for v in graph.get_collection(
+        collections.TRAINABLE_VARIABLES)}
+    known = (graph.get_collection(collections.GLOBAL_VARIABLES)
+             + graph.get_collection(collections.LOCAL_VARIABLES))
+    return {v.op for v in known if v.op not in trainable}
+
+
+def _variable_ops_feeding(tensor):
+    """The variable-owning ops on a data path to `tensor` in its graph."""
+    found, visited, stack = set(), set(), [tensor.op]
+    while stack:
+        op = stack.pop()
+        if op in visited:
+            continue
+        visited.add(op)
+        if op.type in _VARIABLE_OP_TYPES:
+            found.add(op)
+        else:
+            stack.extend(tensor.op for tensor in op.inputs)
+    return found

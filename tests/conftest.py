@@ -1,0 +1,13 @@
+"""Test set-up shared by every test module.
+
+tf.compat.v1.layers needs tf-keras, selected before TensorFlow is imported.
+"""
+
+import os
+import sys
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# The modules under test live at the repository's top level.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
