@@ -372,7 +372,9 @@ def _check_all_variables_seen(logits, seen_variables, scope_name):
             f"every variable inside make_logits() with "
             f"tf.compat.v1.get_variable or tf.compat.v1.layers (with tf-keras "
             f"installed and TF_USE_LEGACY_KERAS=1); Keras 3 layers bypass "
-            f"get_variable. See the README.")
+            f"get_variable. To leave a variable out on purpose, create it "
+            f"there too and reject its name in should_regularize. See the "
+            f"README.")
 
 
 def _non_trainable_variable_ops(graph):
