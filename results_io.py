@@ -11,7 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Results files of the experiments: where they go, how they are written and read.
+"""Results files of the experiments: where they go, how to write and read them.
 
 A results file is strict JSON (no NaN or Infinity tokens; a non-finite number
 is written as null) holding one training run:
@@ -39,7 +39,7 @@ RESULTS_KEYS = ("hparams",) + TRAJECTORY_KEYS
 
 
 def to_strict_json_value(value):
-    """Returns `value` with numpy types made plain and non-finite floats None."""
+    """Returns `value` with numpy types made plain, non-finite floats None."""
     if isinstance(value, dict):
         return {str(key): to_strict_json_value(item)
                 for key, item in value.items()}
