@@ -441,14 +441,12 @@ def group_colors(count):
 
 
 def regularizer_steps(group):
-    """x positions of the group's regularizer_loss values.
+    """Training steps 0, 1, 2, ... of the group's regularizer_loss values.
 
-    Returns the recorded steps when there is one value per recorded step,
-    else (one value per training step) 0, 1, 2, ...
+    synthetic_classification records the regularizer at every training
+    step, unlike the other quantities (recorded at the evaluation steps).
     """
     length = len(group.runs[0].results["regularizer_loss"])
-    if length == group.steps.size:
-        return group.steps
     return np.arange(length, dtype=float)
 
 

@@ -45,7 +45,7 @@ def make_results(norm="fr", lam=0.01, seed=1, method="forward",
     return {
         "hparams": {"regularization_norm": norm, "fisher_rao_lambda": lam,
                     "fisher_rao_method": method, "random_seed": seed,
-                    "train_steps": int(steps[-1]) + 1,
+                    "train_steps": int(steps[-1]),
                     "eval_steps": eval_steps,
                     "start_time": f"2026-01-01T00:00:0{seed}"},
         "steps": steps,
@@ -54,8 +54,9 @@ def make_results(norm="fr", lam=0.01, seed=1, method="forward",
         "train_accuracy": 1 - loss / 2 + rng.normal(0, 0.02, num_points),
         "test_accuracy": 1 - loss / 2 - 0.05 * progress
         + rng.normal(0, 0.02, num_points),
-        "regularizer_loss": np.exp(-progress) + rng.normal(0, 0.02,
-                                                          num_points),
+        # One value per training step, as synthetic_classification records.
+        "regularizer_loss": np.exp(-np.arange(steps[-1]) / steps[-1])
+        + rng.normal(0, 0.02, steps[-1]),
     }
 
 
@@ -305,7 +306,8 @@ class TestFigures:
         loss_axes, _, regularizer_axes = figure.axes[:3]
         np.testing.assert_array_equal(loss_axes.lines[0].get_xdata(),
                                       groups[0].steps)
-        assert regularizer_axes.get_xlabel() == "training step"
+        np.testing.assert_array_equal(regularizer_axes.lines[0].get_xdata(),
+                                      np.arange(groups[0].steps[-1]))
         assert "2 runs per group" in figure.get_suptitle()
 
     def test_null_values_of_a_diverged_run_leave_gaps(self, tmp_path):
@@ -411,3 +413,55 @@ class TestCommandLine:
                          f"--output={tmp_path / 'x.jpeg'}")
         assert result.returncode == 1 and "Traceback" not in result.stderr
         assert ".png, .pdf, .svg" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def real_results_dir(tmp_path_factory):
+    """Results of short real runs: None and fr, two seeds each."""
+    training = pytest.importorskip("synthetic_classification")
+    directory = str(tmp_path_factory.mktemp("real_results"))
+    for norm, lam in (("None", 0.0), ("fr", 0.1)):
+        for seed in (1, 2):
+            config = dict(training.default_config(), regularization_norm=norm,
+                          fisher_rao_lambda=lam, random_seed=seed,
+                          train_steps=200, eval_steps=50, train_size=200,
+                          batch_size=32, optimizer="adam", learning_rate=0.01)
+            training.save_results(training.run_experiment(config), directory)
+    return directory
+
+
+class TestRealRuns:
+
+    def test_groups_statistics_and_figures(self, real_results_dir, tmp_path):
+        runs = plot_utils.load_runs(r"\.json$", real_results_dir)
+        groups = plot_utils.group_runs(runs, plot_utils.DEFAULT_GROUP_BY)
+        assert group_labels(groups) == ["norm=None, lambda=0",
+                                        "norm=fr, lambda=0.1"]
+        for group in groups:
+            assert len(group.runs) == 2
+            np.testing.assert_array_equal(group.steps, [0, 50, 100, 150, 200])
+            np.testing.assert_array_equal(
+                plot_utils.regularizer_steps(group), np.arange(200))
+            last = np.array([run["test_accuracy"][-1] for run in group.data])
+            np.testing.assert_allclose(
+                plot_utils.final_statistics(group)["test_accuracy"],
+                (last.mean(), last.std(ddof=1)))
+        path = str(tmp_path / "real.png")
+        plot_utils.save_figure(plot_utils.plot_trajectories(groups), path)
+        assert_colors_drawn(assert_readable_nonblank_png(path),
+                            plot_utils.group_colors(2))
+        lambda_groups = plot_utils.lambda_sweep_groups(runs)
+        path = str(tmp_path / "real_lambda.png")
+        plot_utils.save_figure(plot_utils.plot_lambda_sweep(lambda_groups),
+                               path)
+        assert_readable_nonblank_png(path)
+
+    def test_command_line_table(self, real_results_dir, tmp_path):
+        result = run_cli(f"--results_dir={real_results_dir}",
+                         f"--output={tmp_path / 'real.png'}")
+        assert result.returncode == 0, result.stderr
+        rows = [line for line in result.stdout.splitlines()
+                if line.startswith("norm=")]
+        assert [row.split("  ")[0] for row in rows] == [
+            "norm=None, lambda=0", "norm=fr, lambda=0.1"]
+        assert all(row.split()[2] == "2" for row in rows)
