@@ -285,7 +285,7 @@ def _shape_note(shape):
     steps, _ = shape
     if not steps:
         return "no points"
-    return f"{len(steps)} points to step {_format_value(steps[-1])}"
+    return f"{len(steps)} points to step {steps[-1]:.0f}"
 
 
 def _warn_about_mixed_hparams(group, group_by):
@@ -344,9 +344,10 @@ def final_statistics(group):
     gaps = [{"generalization_gap": np.subtract(
         np.asarray(run["train_accuracy"], dtype=float),
         np.asarray(run["test_accuracy"], dtype=float))} for run in group.data]
+    sources = {key: group.data for key in EVALUATED_KEYS}
+    sources["generalization_gap"] = gaps
     statistics = {}
-    for data, key in [(group.data, key) for key in EVALUATED_KEYS] + [
-            (gaps, "generalization_gap")]:
+    for key, data in sources.items():
         mean, std = compute_statistics(data, key)
         statistics[key] = (float(mean[-1]), float(std[-1]))
     return statistics
@@ -370,17 +371,19 @@ def format_summary_table(groups):
     rows = []
     for group in groups:
         statistics = final_statistics(group)
-        last_step = _format_value(group.steps[-1]) if group.steps.size else "-"
+        last_step = f"{group.steps[-1]:.0f}" if group.steps.size else "-"
         rows.append([group.label, str(len(group.runs)), last_step] + [
             f"{statistics[key][0]:.4f} ± {statistics[key][1]:.4f}"
             for key in columns])
     widths = [max(len(row[column]) for row in [header] + rows)
               for column in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths,
-                                                             strict=True))
-             .rstrip() for row in [header] + rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+
+    def format_row(cells):
+        return "  ".join(cell.ljust(width) for cell, width
+                         in zip(cells, widths, strict=True)).rstrip()
+
+    rule = ["-" * width for width in widths]
+    return "\n".join(format_row(cells) for cells in [header, rule] + rows)
 
 
 # --------------------------------------------------------------------------

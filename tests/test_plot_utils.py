@@ -403,6 +403,14 @@ class TestCommandLine:
         assert pattern in error_lines[0]
         assert not os.path.exists(tmp_path / "never.png")
 
+    def test_missing_directory_is_a_one_line_error(self, tmp_path):
+        missing = str(tmp_path / "absent")
+        result = run_cli(f"--results_dir={missing}",
+                         f"--output={tmp_path / 'never.png'}")
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert f"results directory {missing}" in result.stderr
+
     def test_unknown_group_by_and_bad_extension_are_refused(self, tmp_path):
         write_sweep(tmp_path)
         result = run_cli(f"--results_dir={tmp_path}", "--group_by=colour",
