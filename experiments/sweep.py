@@ -1,0 +1,414 @@
+# Copyright 2026 The fisher-rao Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Trains synthetic_classification.py over a grid of settings, on Dask.
+
+The grid is the cross product of --regularization_norms, --fisher_rao_lambdas,
+--fisher_rao_methods and --random_seeds; every other training flag of
+synthetic_classification.py is accepted and applies to all runs. Each run is
+a Dask task that calls `synthetic_classification.run_experiment` and writes
+its results file to --output_dir exactly as the training script does.
+
+Grid conventions:
+  * norm `None` trains without the regularizer, so lambda and method do not
+    matter: it gets one run per seed, recorded with lambda 0 and the method
+    given by --fisher_rao_method, and any finished `None` run counts for it
+    whatever lambda and method it recorded.
+  * lambda 0 with `fr` or `fre` is a run of its own: the regularizer is built
+    and recorded but weighs nothing, which checks that building it leaves the
+    training unchanged.
+
+Resuming: a configuration whose hyper-parameters (every key of
+`default_config()` but output_dir and summary_dir) match those of a complete
+results file in --output_dir is skipped, so an interrupted sweep continues
+where it stopped and never overwrites a run. A diverged run keeps its partial
+results in --output_dir/diverged/, which is not scanned, so it is retried by
+the next sweep; a results file in --output_dir that stops before the last
+training step (a run interrupted by hand) does not count as finished either.
+
+Examples:
+  python3 experiments/sweep.py --train_size=300 --train_steps=3001
+  python3 experiments/sweep.py --scheduler_address=tcp://127.0.0.1:8786
+  python3 experiments/sweep.py --print_commands > commands.txt
+"""
+
+import collections
+import contextlib
+import datetime
+import glob
+import math
+import os
+import sys
+import time
+
+# Run as a script, this file sees only experiments/ on sys.path.
+_REPOSITORY_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _REPOSITORY_ROOT not in sys.path:
+    sys.path.insert(0, _REPOSITORY_ROOT)
+# tf.compat.v1.layers needs tf-keras, chosen before TensorFlow is imported;
+# the embedded cluster's worker processes inherit this environment.
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import distributed  # noqa: E402
+from absl import app, flags, logging  # noqa: E402
+
+import results_io  # noqa: E402
+import synthetic_classification  # noqa: E402
+
+FLAGS = flags.FLAGS
+
+NO_REGULARIZATION = "None"
+# Keys of a configuration that say where a run writes, not what it computes.
+OUTPUT_KEYS = ("output_dir", "summary_dir")
+# Keys that do not change a run without the regularizer.
+KEYS_UNUSED_WITHOUT_REGULARIZER = ("fisher_rao_lambda", "fisher_rao_method")
+DIVERGED_SUBDIRECTORY = "diverged"
+
+_NORMS = flags.DEFINE_list(
+    "regularization_norms", [NO_REGULARIZATION, "fr", "fre"],
+    "Comma-separated values of --regularization_norm to sweep.")
+_LAMBDAS = flags.DEFINE_list(
+    "fisher_rao_lambdas", ["0", "1e-3", "1e-2", "1e-1", "1"],
+    "Comma-separated values of --fisher_rao_lambda (finite, >= 0) to sweep "
+    "for the regularized norms.")
+_SEEDS = flags.DEFINE_list(
+    "random_seeds", ["1", "2", "3", "4", "5"],
+    "Comma-separated values of --random_seed (integers) to sweep.")
+_METHODS = flags.DEFINE_list(
+    "fisher_rao_methods", ["forward"],
+    "Comma-separated values of --fisher_rao_method to sweep for the "
+    "regularized norms.")
+_WORKERS = flags.DEFINE_integer(
+    "workers", os.cpu_count(),
+    "Worker processes of the embedded local cluster (one thread each); "
+    "ignored with --scheduler_address.", lower_bound=1)
+_SCHEDULER_ADDRESS = flags.DEFINE_string(
+    "scheduler_address", "",
+    "Address of a running Dask scheduler, e.g. tcp://host:8786; empty runs "
+    "an embedded local cluster of --workers processes.")
+_PRINT_COMMANDS = flags.DEFINE_bool(
+    "print_commands", False,
+    "Print the synthetic_classification.py command of every configuration "
+    "still to run, one per line, and exit without running anything.")
+
+
+def _register_list_validator(flag, config_key, convert, kind):
+    """Refuses an empty list, repeated values, and values the training refuses.
+
+    Each value is checked by `synthetic_classification.validate_config` as
+    the value of `config_key`, so the sweep allows exactly what the training
+    script allows.
+
+    Args:
+      flag: A list flag's holder.
+      config_key: The configuration key its values are for.
+      convert: Turns one list item into the configuration's value.
+      kind: What `convert` expects, for the error message ("a number").
+    """
+    def is_valid(items):
+        if not items:
+            raise flags.ValidationError("is empty; give at least one value.")
+        values = []
+        for item in items:
+            try:
+                values.append(convert(item))
+            except ValueError:
+                raise flags.ValidationError(
+                    f"{item!r} is not {kind}.") from None
+            config = dict(synthetic_classification.default_config(),
+                          **{config_key: values[-1]})
+            try:
+                synthetic_classification.validate_config(config)
+            except ValueError as error:
+                raise flags.ValidationError(str(error)) from None
+        repeated = sorted({value for value in values
+                           if values.count(value) > 1})
+        if repeated:
+            raise flags.ValidationError(f"lists {repeated} more than once.")
+        return True
+    flags.register_validator(flag, is_valid)
+
+
+_register_list_validator(_NORMS, "regularization_norm", str, "a norm")
+_register_list_validator(_LAMBDAS, "fisher_rao_lambda", float, "a number")
+_register_list_validator(_SEEDS, "random_seed", int, "an integer")
+_register_list_validator(_METHODS, "fisher_rao_method", str, "a method")
+
+
+def grid_configs(base_config, norms, lambdas, methods, seeds):
+    """Returns the configurations of a sweep, seed by seed.
+
+    Args:
+      base_config: Configuration every run starts from (every key of
+        `synthetic_classification.default_config()`).
+      norms: Values of regularization_norm.
+      lambdas: Values of fisher_rao_lambda, for the regularized norms.
+      methods: Values of fisher_rao_method, for the regularized norms.
+      seeds: Values of random_seed.
+
+    Returns:
+      A list of configuration dictionaries. Norm `None` has one per seed,
+      with lambda 0 and the method of `base_config`.
+    """
+    configs = []
+    for seed in seeds:
+        for norm in norms:
+            if norm == NO_REGULARIZATION:
+                settings = [(0.0, base_config["fisher_rao_method"])]
+            else:
+                settings = [(float(fisher_rao_lambda), method)
+                            for fisher_rao_lambda in lambdas
+                            for method in methods]
+            for fisher_rao_lambda, method in settings:
+                configs.append(dict(
+                    base_config, regularization_norm=norm,
+                    fisher_rao_lambda=fisher_rao_lambda,
+                    fisher_rao_method=method, random_seed=int(seed)))
+    return configs
+
+
+def hyperparameter_keys(config):
+    """Returns the keys of `config` that decide what a run computes."""
+    keys = [key for key in synthetic_classification.default_config()
+            if key not in OUTPUT_KEYS]
+    if config["regularization_norm"] == NO_REGULARIZATION:
+        keys = [key for key in keys
+                if key not in KEYS_UNUSED_WITHOUT_REGULARIZER]
+    return keys
+
+
+def _same_value(first, second):
+    # bool is an int in Python: True must not match 1.
+    if isinstance(first, bool) or isinstance(second, bool):
+        return type(first) is type(second) and first == second
+    numbers = (int, float)
+    if isinstance(first, numbers) and isinstance(second, numbers):
+        return math.isclose(first, second, rel_tol=1e-9, abs_tol=1e-12)
+    return first == second
+
+
+def hparams_match(config, hparams):
+    """Tells whether recorded `hparams` are those of `config`.
+
+    Args:
+      config: A run configuration.
+      hparams: The "hparams" of a results file.
+
+    Returns:
+      True if every key of `hyperparameter_keys(config)` is in `hparams` with
+      the same value (floats compared with a relative tolerance of 1e-9).
+    """
+    return all(key in hparams and _same_value(config[key], hparams[key])
+               for key in hyperparameter_keys(config))
+
+
+def is_complete(results):
+    """Tells whether `results` were evaluated after the last training step.
+
+    The training script evaluates after its last step, at step train_steps;
+    the partial results of a diverged or interrupted run stop before.
+    """
+    steps = results["steps"]
+    return bool(steps) and steps[-1] == results["hparams"].get("train_steps")
+
+
+def finished_hparams(output_dir):
+    """Returns the hparams of every complete results file in `output_dir`.
+
+    Files that are not strict results files, or stop before the last step,
+    are logged and left out.
+    """
+    finished = []
+    for path in sorted(glob.glob(os.path.join(output_dir, "*.json"))):
+        try:
+            results = results_io.load_results(path)
+        except (OSError, ValueError) as error:
+            logging.warning("Ignoring %s, not a readable results file: %s",
+                            path, error)
+            continue
+        if is_complete(results):
+            finished.append(results["hparams"])
+        else:
+            logging.warning("Ignoring %s: it stops at step %s of %s.", path,
+                            results["steps"][-1] if results["steps"] else None,
+                            results["hparams"].get("train_steps"))
+    return finished
+
+
+def pending_configs(configs, output_dir):
+    """Returns the configurations without a finished results file.
+
+    Args:
+      configs: Run configurations.
+      output_dir: Directory of the results files.
+
+    Returns:
+      The configurations of `configs`, in order, that no complete results file
+      in `output_dir` matches (`hparams_match`).
+    """
+    finished = finished_hparams(output_dir)
+    return [config for config in configs
+            if not any(hparams_match(config, hparams) for hparams in finished)]
+
+
+def run_configuration(config):
+    """Trains one configuration and saves its results (a Dask task).
+
+    Args:
+      config: A complete run configuration.
+
+    Returns:
+      The path of the results file, in config["output_dir"].
+
+    Raises:
+      RuntimeError: If the training diverged; its partial results are saved
+        under config["output_dir"]/diverged/, out of the resuming scan.
+      Exception: Whatever else the training raised.
+    """
+    try:
+        results = synthetic_classification.run_experiment(config,
+                                                          num_threads=1)
+    except synthetic_classification.TrainingDivergedError as error:
+        path = synthetic_classification.save_results(
+            error.results,
+            os.path.join(config["output_dir"], DIVERGED_SUBDIRECTORY))
+        # A plain RuntimeError crosses to the client whatever the
+        # training error's constructor takes, without its partial results.
+        raise RuntimeError(f"TrainingDivergedError at step {error.step}: "
+                           f"{error}; partial results in {path}") from None
+    return synthetic_classification.save_results(results, config["output_dir"])
+
+
+Failure = collections.namedtuple("Failure", ["config", "error"])
+SweepOutcome = collections.namedtuple("SweepOutcome", ["paths", "failures"])
+
+
+def _error_of(future):
+    try:
+        error = future.exception()
+    except Exception as cancelled:  # pylint: disable=broad-except
+        error = cancelled
+    return f"{type(error).__name__}: {error}"
+
+
+def _log_progress(done, total, failed, start_time):
+    elapsed = time.monotonic() - start_time
+    seconds_left = elapsed / done * (total - done)
+    logging.info(
+        "%d/%d runs done, %d failed, %.2f runs/min, about %s left.", done,
+        total, failed, 60.0 * done / max(elapsed, 1e-9),
+        datetime.timedelta(seconds=round(seconds_left)))
+
+
+def run_configs(client, configs):
+    """Runs every configuration as a task on `client`, and waits for them all.
+
+    A run that fails (error, divergence, lost worker) does not stop the
+    others.
+
+    Args:
+      client: A `distributed.Client`.
+      configs: Run configurations.
+
+    Returns:
+      A SweepOutcome: `paths`, the results files written, and `failures`, a
+      list of Failure(config, error message).
+    """
+    futures = {client.submit(run_configuration, config, pure=False): config
+               for config in configs}
+    paths, failures = [], []
+    start_time = time.monotonic()
+    for future in distributed.as_completed(futures):
+        config = futures[future]
+        if future.status == "finished":
+            paths.append(future.result())
+            logging.info("Wrote %s", paths[-1])
+        else:
+            failures.append(Failure(config, _error_of(future)))
+            logging.error("Run failed: %s", failures[-1].error)
+        _log_progress(len(paths) + len(failures), len(configs), len(failures),
+                      start_time)
+        future.release()
+    return SweepOutcome(paths, failures)
+
+
+@contextlib.contextmanager
+def dask_client(scheduler_address, workers):
+    """Yields a client of the scheduler, or of an embedded local cluster.
+
+    Args:
+      scheduler_address: Address of a running scheduler; empty for an
+        embedded cluster on 127.0.0.1.
+      workers: Worker processes of the embedded cluster, one thread each.
+    """
+    if scheduler_address:
+        with distributed.Client(scheduler_address) as client:
+            yield client
+        return
+    with distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True,
+            host="127.0.0.1", dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            yield client
+
+
+def sweep_configs_from_flags():
+    """Returns the sweep's configurations from the flags.
+
+    Raises:
+      app.UsageError: If a configuration is invalid, naming what is wrong.
+    """
+    configs = grid_configs(
+        synthetic_classification.config_from_flags(), _NORMS.value,
+        _LAMBDAS.value, _METHODS.value, _SEEDS.value)
+    for config in configs:
+        try:
+            synthetic_classification.validate_config(config)
+        except ValueError as error:
+            raise app.UsageError(str(error)) from None
+    return configs
+
+
+def _log_failures(failures):
+    for failure in failures:
+        logging.error("FAILED %s\n  %s", failure.error,
+                      synthetic_classification.command_for_config(
+                          failure.config))
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    configs = sweep_configs_from_flags()
+    output_dir = FLAGS.output_dir
+    pending = pending_configs(configs, output_dir)
+    if _PRINT_COMMANDS.value:
+        for config in pending:
+            print(synthetic_classification.command_for_config(config))
+        return 0
+    logging.info("%d configurations, %d already finished in %s, %d to run.",
+                 len(configs), len(configs) - len(pending), output_dir,
+                 len(pending))
+    if not pending:
+        return 0
+    with dask_client(_SCHEDULER_ADDRESS.value, _WORKERS.value) as client:
+        outcome = run_configs(client, pending)
+    _log_failures(outcome.failures)
+    logging.info("Sweep finished: %d runs written, %d failed.",
+                 len(outcome.paths), len(outcome.failures))
+    return 1 if outcome.failures else 0
+
+
+if __name__ == "__main__":
+    app.run(main)
