@@ -317,6 +317,22 @@ def _format_value(value):
     return str(value)
 
 
+def unfinished_runs(runs):
+    """The runs that stopped before their train_steps (diverged, interrupted).
+
+    Their final values are those of their last recorded step, not of the
+    end of training.
+    """
+    unfinished = []
+    for run in runs:
+        train_steps = run.results["hparams"].get("train_steps")
+        steps = run.results["steps"]
+        if isinstance(train_steps, (int, float)) and (
+                not steps or steps[-1] is None or steps[-1] < train_steps):
+            unfinished.append(run)
+    return unfinished
+
+
 def known_hparams(runs):
     """The sorted names of the hparams recorded by any of `runs`."""
     return sorted({name for run in runs for name in run.results["hparams"]})
@@ -749,6 +765,13 @@ def main(argv):
               f"record {known_hparams(runs)}.")
     logging.info("Read %d results files from %s.", len(runs),
                  FLAGS.results_dir)
+    unfinished = unfinished_runs(runs)
+    if unfinished:
+        logging.warning(
+            "%d runs stopped before their train_steps (diverged or "
+            "interrupted); their final values are from their last recorded "
+            "step: %s", len(unfinished),
+            ", ".join(run.name for run in unfinished))
     if FLAGS.plot == "lambda":
         try:
             groups = lambda_sweep_groups(runs, FLAGS.group_by)

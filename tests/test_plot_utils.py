@@ -325,6 +325,16 @@ class TestFigures:
         assert np.isnan(plotted[-2:]).all() and np.isfinite(plotted[:-2]).all()
         assert "nan ± " in plot_utils.format_summary_table(groups)
 
+    def test_unfinished_runs_are_those_short_of_train_steps(self, tmp_path):
+        write(tmp_path, "finished", seed=1, num_points=6)
+        stopped = make_results(seed=2, num_points=6)
+        for key in plot_utils.EVALUATED_KEYS + ("steps",):
+            stopped[key] = stopped[key][:2]
+        results_io.write_json_atomically(stopped, str(tmp_path), "stopped")
+        runs = plot_utils.load_runs(r"\.json$", str(tmp_path))
+        assert [run.name for run in plot_utils.unfinished_runs(runs)] == [
+            "stopped.json"]
+
     def test_draw_plot_spaces_points_by_factor(self):
         plt.figure()
         plot_utils.draw_plot([3.0, 2.0, 1.0], [0.1, 0.1, 0.1], "train",
