@@ -745,26 +745,21 @@ def _fail(message):
     sys.exit(f"plot_utils.py: error: {message}")
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    if not FLAGS.show:
-        plt.switch_backend("agg")  # Headless: no display needed.
+def _load_runs_or_fail(results_dir, pattern, group_by):
+    """The runs to plot; exits with a one-line error if there are none."""
     try:
-        runs = load_runs(FLAGS.pattern, FLAGS.results_dir)
+        runs = load_runs(pattern, results_dir)
     except OSError as error:
-        _fail(f"cannot read the results directory {FLAGS.results_dir}: "
+        _fail(f"cannot read the results directory {results_dir}: "
               f"{error.strerror or error}")
     if not runs:
-        _fail(f"no results files in {FLAGS.results_dir} match the pattern "
-              f"'{FLAGS.pattern}'.")
-    unknown = [name for name in FLAGS.group_by
-               if name not in known_hparams(runs)]
+        _fail(f"no results files in {results_dir} match the pattern "
+              f"'{pattern}'.")
+    unknown = [name for name in group_by if name not in known_hparams(runs)]
     if unknown:
         _fail(f"--group_by names {unknown}, which no run records; the runs "
               f"record {known_hparams(runs)}.")
-    logging.info("Read %d results files from %s.", len(runs),
-                 FLAGS.results_dir)
+    logging.info("Read %d results files from %s.", len(runs), results_dir)
     unfinished = unfinished_runs(runs)
     if unfinished:
         logging.warning(
@@ -772,15 +767,29 @@ def main(argv):
             "interrupted); their final values are from their last recorded "
             "step: %s", len(unfinished),
             ", ".join(run.name for run in unfinished))
-    if FLAGS.plot == "lambda":
+    return runs
+
+
+def _groups_and_figure(runs, plot, group_by):
+    """The groups of the summary table and the figure of the `plot` mode."""
+    if plot == "lambda":
         try:
-            groups = lambda_sweep_groups(runs, FLAGS.group_by)
+            groups = lambda_sweep_groups(runs, group_by)
         except ValueError as error:
             _fail(_one_line(error))
-        figure = plot_lambda_sweep(groups)
-    else:
-        groups = group_runs(runs, FLAGS.group_by)
-        figure = plot_trajectories(groups)
+        return groups, plot_lambda_sweep(groups)
+    groups = group_runs(runs, group_by)
+    return groups, plot_trajectories(groups)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    if not FLAGS.show:
+        plt.switch_backend("agg")  # Headless: no display needed.
+    runs = _load_runs_or_fail(FLAGS.results_dir, FLAGS.pattern,
+                              FLAGS.group_by)
+    groups, figure = _groups_and_figure(runs, FLAGS.plot, FLAGS.group_by)
     output = FLAGS.output or f"fisher_rao_{FLAGS.plot}.png"
     save_figure(figure, output)
     logging.info("Wrote the figure to %s.", output)
