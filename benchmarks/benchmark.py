@@ -64,33 +64,6 @@ import synthetic_classification  # noqa: E402
 
 GROUPS = ("train_step", "value", "gradient_error", "script")
 
-flags.DEFINE_bool("quick", False,
-                  "Fewer rounds and steps: a meaningful run of under two "
-                  "minutes.")
-flags.DEFINE_bool("smoke", False,
-                  "Tiny sizes and one round, for the test suite: checks that "
-                  "every row runs; its numbers mean nothing and no target is "
-                  "judged (met is null).")
-flags.DEFINE_string("json", None,
-                    "If given, also write the rows as strict JSON to this new "
-                    ".json file (an existing file is never overwritten).")
-flags.DEFINE_integer("repeats", None,
-                     "Timed rounds per group (default 7; 3 with --quick, 1 "
-                     "with --smoke).", lower_bound=1)
-flags.DEFINE_integer("num_threads", None,
-                     "Size of TensorFlow's intra- and inter-op thread pools "
-                     "in every session (default: TensorFlow's choice).",
-                     lower_bound=1)
-flags.DEFINE_multi_enum("groups", list(GROUPS), GROUPS,
-                        "Groups of rows to run (repeat the flag for several).")
-flags.mark_bool_flags_as_mutual_exclusive(["quick", "smoke"])
-flags.register_validator(
-    "json",
-    lambda path: path is None or (path.endswith(".json")
-                                  and not os.path.exists(path)),
-    message="--json must name a new file ending in .json (results files are "
-            "never overwritten).")
-
 FLAGS = flags.FLAGS
 
 NORMS = ("fr", "fre")
@@ -165,6 +138,8 @@ class Settings:
       jacobian_calls: Baseline value evaluations per measurement.
       script_steps: `(short, long)` training steps of the script's runs; the
         difference of their times is the time of `long - short` steps.
+      num_threads: Size of every session's thread pools; None for
+        TensorFlow's choice.
     """
 
     repeats: int
@@ -176,6 +151,7 @@ class Settings:
     value_calls: int
     jacobian_calls: int
     script_steps: tuple
+    num_threads: int | None = None
 
 
 FULL_SETTINGS = Settings(
@@ -193,7 +169,8 @@ SMOKE_SETTINGS = Settings(
     value_size=MlpSize("mnist", batch=16, inputs=24, width=16, relu_layers=2,
                        classes=10),
     default_steps=20, mnist_steps=2, value_calls=2, jacobian_calls=1,
-    script_steps=(20, 60))
+    # Enough steps that the long runs are measurably slower than the short.
+    script_steps=(10, 4010))
 
 
 @dataclasses.dataclass
@@ -463,7 +440,7 @@ def train_step_rows(size, steps, settings):
         (norm, method) for norm in NORMS for method in METHODS]
     timed = [Timed(_train_label(norm, method),
                    build_train_loop(size, norm, method, steps,
-                                    FLAGS.num_threads))
+                                    settings.num_threads))
              for norm, method in configurations]
     measurements = time_interleaved(f"train_step/{size.name}", timed,
                                     settings.repeats)
@@ -593,10 +570,10 @@ def value_rows(settings):
     """Rows of group 2: library value vs per-example jacobians."""
     size = settings.value_size
     built = {None: build_value(size, None, settings.jacobian_calls,
-                               FLAGS.num_threads)}
+                               settings.num_threads)}
     for method in METHODS:
         built[method] = build_value(size, method, settings.value_calls,
-                                    FLAGS.num_threads)
+                                    settings.num_threads)
     calls = {method: settings.value_calls for method in METHODS}
     calls[None] = settings.jacobian_calls
     labels = {method: method or "jacobian" for method in built}
@@ -746,7 +723,7 @@ def gradient_error_rows(settings):
         None, float(check))]
     for dtype in (tf.float64, tf.float32):
         logging.info("gradient_error: library gradients in %s", dtype.name)
-        library = library_gradients(size, dtype, FLAGS.num_threads)
+        library = library_gradients(size, dtype, settings.num_threads)
         for norm in NORMS:
             reference_value, reference_gradient = reference[norm]
             for method in METHODS:
@@ -851,13 +828,13 @@ def script_rows(settings):
     short, long = settings.script_steps
     steps = long - short
     timed = [Timed("original design", build_original_design(
-        steps, FLAGS.num_threads))]
+        steps, settings.num_threads))]
     for norm in ("fr", "None"):
         for count in (short, long):
             timed.append(Timed(
                 f"script {norm} {count}",
                 lambda norm=norm, count=count: run_script(
-                    norm, count, FLAGS.num_threads)))
+                    norm, count, settings.num_threads)))
     measurements = time_interleaved("script", timed, settings.repeats)
     seconds = {"original": median_per_unit(
         measurements["original design"], steps)}
@@ -867,6 +844,12 @@ def script_rows(settings):
                 measurements[f"script {norm} {short}"],
                 measurements[f"script {norm} {long}"], strict=True)]
         seconds[norm] = median_per_unit(differences, steps)
+        if seconds[norm] <= 0:
+            raise RuntimeError(
+                f"The training script's time per step could not be measured: "
+                f"its {long}-step runs ({norm}) were not slower than its "
+                f"{short}-step runs. The machine is too busy for this few "
+                f"steps; rerun, without --quick or --smoke.")
     judge = settings.judge_targets
     where = (f"default flags, {steps} steps ({long}-step run minus "
              f"{short}-step run)")
@@ -949,6 +932,7 @@ def selected_settings():
         settings, mode = FULL_SETTINGS, "full"
     if FLAGS.repeats:
         settings = dataclasses.replace(settings, repeats=FLAGS.repeats)
+    settings = dataclasses.replace(settings, num_threads=FLAGS.num_threads)
     return settings, mode
 
 
@@ -969,6 +953,45 @@ def run_groups(settings, groups):
         else:
             rows += script_rows(settings)
     return rows
+
+
+def define_flags(flag_values=flags.FLAGS):
+    """Defines the command-line flags.
+
+    Called only when run as a script, so that importing this module (the
+    tests do) adds no flags that could clash with the importer's.
+    """
+    flags.DEFINE_bool("quick", False,
+                      "Fewer rounds and steps: a meaningful run of under two "
+                      "minutes.", flag_values=flag_values)
+    flags.DEFINE_bool("smoke", False,
+                      "Tiny sizes and one round, for the test suite: checks "
+                      "that every row runs; its numbers mean nothing and no "
+                      "target is judged (met is null).",
+                      flag_values=flag_values)
+    flags.DEFINE_string("json", None,
+                        "If given, also write the rows as strict JSON to this "
+                        "new .json file (an existing file is never "
+                        "overwritten).", flag_values=flag_values)
+    flags.DEFINE_integer("repeats", None,
+                         "Timed rounds per group (default 7; 3 with --quick, "
+                         "1 with --smoke).", lower_bound=1,
+                         flag_values=flag_values)
+    flags.DEFINE_integer("num_threads", None,
+                         "Size of TensorFlow's intra- and inter-op thread "
+                         "pools in every session (default: TensorFlow's "
+                         "choice).", lower_bound=1, flag_values=flag_values)
+    flags.DEFINE_multi_enum("groups", list(GROUPS), GROUPS,
+                            "Groups of rows to run (repeat the flag for "
+                            "several).", flag_values=flag_values)
+    flags.mark_bool_flags_as_mutual_exclusive(["quick", "smoke"],
+                                              flag_values=flag_values)
+    flags.register_validator(
+        "json",
+        lambda path: path is None or (path.endswith(".json")
+                                      and not os.path.exists(path)),
+        message="--json must name a new file ending in .json (results files "
+                "are never overwritten).", flag_values=flag_values)
 
 
 def main(argv):
@@ -995,4 +1018,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
