@@ -982,8 +982,8 @@ def define_flags(flag_values=flags.FLAGS):
                          "pools in every session (default: TensorFlow's "
                          "choice).", lower_bound=1, flag_values=flag_values)
     flags.DEFINE_multi_enum("groups", list(GROUPS), GROUPS,
-                            "Groups of rows to run (repeat the flag for "
-                            "several).", flag_values=flag_values)
+                            "Groups of rows to run, all by default",
+                            flag_values=flag_values)
     flags.mark_bool_flags_as_mutual_exclusive(["quick", "smoke"],
                                               flag_values=flag_values)
     flags.register_validator(
