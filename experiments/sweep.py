@@ -50,6 +50,7 @@ import math
 import os
 import sys
 import time
+import traceback
 
 # Run as a script, this file sees only experiments/ on sys.path.
 _REPOSITORY_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -263,7 +264,7 @@ def pending_configs(configs, output_dir):
 
 
 def run_configuration(config):
-    """Trains one configuration and saves its results (a Dask task).
+    """Trains one configuration and saves its results (on a Dask worker).
 
     Args:
       config: A complete run configuration.
@@ -272,9 +273,11 @@ def run_configuration(config):
       The path of the results file, in config["output_dir"].
 
     Raises:
-      RuntimeError: If the training diverged; its partial results are saved
-        under config["output_dir"]/diverged/, out of the resuming scan.
-      Exception: Whatever else the training raised.
+      RuntimeError: If the training failed, with the original error's type,
+        message and traceback (a builtin exception type, so the scheduler and
+        client can unpickle it without importing anything). The partial
+        results of a diverged run are saved under
+        config["output_dir"]/diverged/, out of the resuming scan.
     """
     try:
         results = synthetic_classification.run_experiment(config,
@@ -283,11 +286,28 @@ def run_configuration(config):
         path = synthetic_classification.save_results(
             error.results,
             os.path.join(config["output_dir"], DIVERGED_SUBDIRECTORY))
-        # A plain RuntimeError crosses to the client whatever the
-        # training error's constructor takes, without its partial results.
-        raise RuntimeError(f"TrainingDivergedError at step {error.step}: "
-                           f"{error}; partial results in {path}") from None
+        raise RuntimeError(f"TrainingDivergedError: {error} Partial results "
+                           f"in {path}") from None
+    except Exception as error:  # Reported with the run, whatever it is.
+        raise RuntimeError(f"{type(error).__name__}: {error}\n"
+                           f"{traceback.format_exc()}") from None
     return synthetic_classification.save_results(results, config["output_dir"])
+
+
+def make_task(repository_root):
+    """Returns a function running `run_configuration` from `repository_root`.
+
+    Being local, the function is pickled by value (cloudpickle), and it
+    imports this module only when it runs: the scheduler can unpickle it and
+    the workers can run it without the repository on their PYTHONPATH, as
+    long as they see the repository at the same path.
+    """
+    def run_from_repository(config):
+        if repository_root not in sys.path:
+            sys.path.insert(0, repository_root)
+        from experiments import sweep
+        return sweep.run_configuration(config)
+    return run_from_repository
 
 
 Failure = collections.namedtuple("Failure", ["config", "error"])
@@ -299,6 +319,8 @@ def _error_of(future):
         error = future.exception()
     except Exception as cancelled:  # pylint: disable=broad-except
         error = cancelled
+    if type(error) is RuntimeError:  # From run_configuration: names the type.
+        return str(error)
     return f"{type(error).__name__}: {error}"
 
 
@@ -325,7 +347,8 @@ def run_configs(client, configs):
       A SweepOutcome: `paths`, the results files written, and `failures`, a
       list of Failure(config, error message).
     """
-    futures = {client.submit(run_configuration, config, pure=False): config
+    task = make_task(_REPOSITORY_ROOT)
+    futures = {client.submit(task, config, pure=False): config
                for config in configs}
     paths, failures = [], []
     start_time = time.monotonic()

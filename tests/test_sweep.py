@@ -1,0 +1,418 @@
+# Copyright 2026 The fisher-rao Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Tests of experiments/sweep.py on a tiny grid, on real Dask clusters.
+
+The grid is 2 norms (None, fr) x 2 lambdas x 2 seeds; None ignores lambda, so
+it has 6 configurations. It runs on the sweep's embedded local cluster of 2
+workers, and once more on a `dask scheduler` and a `dask worker` started as
+separate processes on 127.0.0.1.
+"""
+
+import concurrent.futures
+import contextlib
+import functools
+import glob
+import io
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+
+import distributed
+import tensorflow as tf
+from absl import flags
+from absl.testing import flagsaver
+
+import results_io
+import synthetic_classification
+from experiments import sweep
+
+FLAGS = flags.FLAGS
+
+REPOSITORY_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Small enough that a run takes about a second.
+TINY_TRAINING = {"train_size": 64, "test_size": 64, "batch_size": 32,
+                 "num_hidden_layers": 1, "layer_width": 8,
+                 "train_steps": 201, "eval_steps": 100}
+NORMS, LAMBDAS, SEEDS = ("None", "fr"), (0.0, 0.01), (1, 2)
+# The grid, written out: None once per seed, fr once per lambda and seed.
+GRID_POINTS = {(norm, fisher_rao_lambda, seed)
+               for seed in SEEDS
+               for norm, fisher_rao_lambda in (("None", 0.0), ("fr", 0.0),
+                                               ("fr", 0.01))}
+DIVERGING_LEARNING_RATE = 1e6
+HPARAMS_NOT_COMPARED = ("start_time", "output_dir")
+
+
+def sweep_arguments(output_dir, **extra_flags):
+    """Command-line arguments of the tiny sweep writing to `output_dir`."""
+    arguments = {"regularization_norms": ",".join(NORMS),
+                 "fisher_rao_lambdas": ",".join(map(str, LAMBDAS)),
+                 "random_seeds": ",".join(map(str, SEEDS)),
+                 "output_dir": output_dir, **TINY_TRAINING, **extra_flags}
+    return [f"--{name}={value}" for name, value in arguments.items()]
+
+
+def run_sweep_main(arguments):
+    """Runs sweep.main with `arguments` parsed; returns (status, stdout)."""
+    stdout = io.StringIO()
+    with flagsaver.flagsaver(), contextlib.redirect_stdout(stdout):
+        argv = FLAGS(["sweep.py", *arguments])
+        status = sweep.main(argv)
+    return status, stdout.getvalue()
+
+
+def tiny_config(output_dir, **overrides):
+    return dict(synthetic_classification.default_config(), **TINY_TRAINING,
+                output_dir=output_dir, **overrides)
+
+
+@functools.lru_cache(maxsize=None)
+def direct_results():
+    """Runs the training script itself once per grid point, two at a time.
+
+    The commands are those --print_commands prints; each runs in its own
+    process, as the workers do (the training script must be imported before
+    TensorFlow to choose its kernels, which this process cannot guarantee).
+
+    Returns:
+      {grid point: results of the script's results file}.
+    """
+    directory = _REFERENCE_DIRECTORY.name
+    _, commands = run_sweep_main(
+        sweep_arguments(directory, print_commands=True))
+
+    def run_training_script(command):
+        # The command starts with "python3": run it with this interpreter.
+        subprocess.run([sys.executable, *shlex.split(command)[1:]],
+                       cwd=REPOSITORY_ROOT, check=True, capture_output=True)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(run_training_script, commands.splitlines()))
+    all_results = [results_io.load_results(path)
+                   for path in results_files(directory)]
+    return {grid_point(results["hparams"]): results
+            for results in all_results}
+
+
+_REFERENCE_DIRECTORY = tempfile.TemporaryDirectory()
+
+
+def without_unrecorded_keys(hparams):
+    return {key: value for key, value in hparams.items()
+            if key not in HPARAMS_NOT_COMPARED}
+
+
+def grid_point(hparams):
+    return (hparams["regularization_norm"], hparams["fisher_rao_lambda"],
+            hparams["random_seed"])
+
+
+def results_files(directory):
+    return sorted(glob.glob(os.path.join(directory, "*.json")))
+
+
+def file_contents(directory):
+    contents = {}
+    for path in results_files(directory):
+        with open(path, "rb") as results_file:
+            contents[os.path.basename(path)] = results_file.read()
+    return contents
+
+
+def free_loopback_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def without_pythonpath():
+    """The environment, without PYTHONPATH, run from outside the repository."""
+    return {name: value for name, value in os.environ.items()
+            if name != "PYTHONPATH"}
+
+
+def stop_process(process):
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+class SweepTestCase(tf.test.TestCase):
+    """Checks shared by the local and the external cluster."""
+
+    def assert_results_equal_direct_runs(self, output_dir):
+        """Every file parses strictly and equals a direct run of its config."""
+        paths = results_files(output_dir)
+        self.assertLen(paths, len(GRID_POINTS))
+        points = set()
+        for path in paths:
+            results = results_io.load_results(path)
+            hparams = results["hparams"]
+            points.add(grid_point(hparams))
+            self.assertEqual(hparams["output_dir"], output_dir)
+            expected = direct_results()[grid_point(hparams)]
+            self.assertEqual(without_unrecorded_keys(hparams),
+                             without_unrecorded_keys(expected["hparams"]))
+            for key in results_io.TRAJECTORY_KEYS:
+                self.assertEqual(results[key], expected[key], msg=key)
+        self.assertEqual(points, GRID_POINTS)
+
+
+class LocalClusterSweepTest(SweepTestCase):
+    """The sweep on the embedded local cluster of 2 single-thread workers."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.output_dir = tempfile.mkdtemp()
+        cls.addClassCleanup(shutil.rmtree, cls.output_dir)
+        stack = contextlib.ExitStack()
+        cls.addClassCleanup(stack.close)
+        # The sweep's own embedded cluster, kept for every test of the class.
+        cls.client = stack.enter_context(sweep.dask_client("", workers=2))
+        cls.address = cls.client.scheduler.address
+        cls.first_status, _ = run_sweep_main(sweep_arguments(
+            cls.output_dir, scheduler_address=cls.address))
+
+    def copy_of_results(self):
+        directory = self.create_tempdir().full_path
+        for path in results_files(self.output_dir):
+            shutil.copy(path, directory)
+        return directory
+
+    def test_embedded_cluster_is_two_single_thread_loopback_workers(self):
+        workers = self.client.scheduler_info()["workers"]
+        self.assertLen(workers, 2)
+        for address, worker in workers.items():
+            self.assertStartsWith(address, "tcp://127.0.0.1:")
+            self.assertEqual(worker["nthreads"], 1)
+
+    def test_every_run_equals_a_direct_run(self):
+        self.assertEqual(self.first_status, 0)
+        self.assertEmpty(glob.glob(os.path.join(self.output_dir, ".tmp-*")))
+        self.assert_results_equal_direct_runs(self.output_dir)
+
+    def test_second_invocation_runs_nothing_new(self):
+        before = file_contents(self.output_dir)
+        status, _ = run_sweep_main(sweep_arguments(
+            self.output_dir, scheduler_address=self.address))
+        self.assertEqual(status, 0)
+        self.assertEqual(file_contents(self.output_dir), before)
+
+    def test_deleted_results_file_is_rerun(self):
+        directory = self.copy_of_results()
+        before = file_contents(directory)
+        deleted = results_files(directory)[-1]
+        deleted_results = results_io.load_results(deleted)
+        os.remove(deleted)
+        _, commands = run_sweep_main(
+            sweep_arguments(directory, print_commands=True))
+        self.assertLen(commands.splitlines(), 1)
+
+        status, _ = run_sweep_main(
+            sweep_arguments(directory, scheduler_address=self.address))
+
+        self.assertEqual(status, 0)
+        kept = dict(before)
+        del kept[os.path.basename(deleted)]
+        after = file_contents(directory)
+        for name, contents in kept.items():
+            self.assertEqual(after[name], contents)
+        # The new file may take the deleted one's name (same second).
+        new_names = set(after) - set(kept)
+        self.assertLen(new_names, 1)
+        rerun = results_io.load_results(
+            os.path.join(directory, new_names.pop()))
+        for key in results_io.TRAJECTORY_KEYS:
+            self.assertEqual(rerun[key], deleted_results[key])
+        self.assertEqual(grid_point(rerun["hparams"]),
+                         grid_point(deleted_results["hparams"]))
+
+    def test_failed_run_is_reported_and_the_others_complete(self):
+        directory = self.create_tempdir().full_path
+        good = [tiny_config(directory, regularization_norm=norm,
+                            fisher_rao_lambda=0.01)
+                for norm in ("None", "fr")]
+        bad = tiny_config(directory, regularization_norm="fr",
+                          learning_rate=DIVERGING_LEARNING_RATE)
+
+        outcome = sweep.run_configs(self.client, [good[0], bad, good[1]])
+
+        self.assertLen(outcome.failures, 1)
+        self.assertEqual(outcome.failures[0].config, bad)
+        self.assertIn("TrainingDivergedError", outcome.failures[0].error)
+        self.assertCountEqual(outcome.paths, results_files(directory))
+        self.assertEqual(sweep.pending_configs(good + [bad], directory), [bad])
+        # The partial results are kept apart, out of the resuming scan.
+        diverged = results_files(os.path.join(directory, "diverged"))
+        self.assertLen(diverged, 1)
+        partial = results_io.load_results(diverged[0])
+        self.assertLess(partial["steps"][-1], bad["train_steps"])
+
+    def test_exit_status_is_nonzero_when_a_run_fails(self):
+        directory = self.create_tempdir().full_path
+        with self.assertLogs("absl", "ERROR") as logs:
+            status, _ = run_sweep_main(sweep_arguments(
+                directory, scheduler_address=self.address,
+                regularization_norms="None", random_seeds=1,
+                learning_rate=DIVERGING_LEARNING_RATE))
+        self.assertNotEqual(status, 0)
+        self.assertIn(f"--learning_rate={DIVERGING_LEARNING_RATE!r}",
+                      "\n".join(logs.output))
+        self.assertEmpty(results_files(directory))
+
+    def test_print_commands_lists_exactly_the_grid(self):
+        directory = self.create_tempdir().full_path
+        status, commands = run_sweep_main(
+            sweep_arguments(directory, print_commands=True))
+        self.assertEqual(status, 0)
+        self.assertEmpty(os.listdir(directory))
+        points = []
+        for command in commands.splitlines():
+            words = shlex.split(command)
+            self.assertEqual(words[:2],
+                             ["python3", "synthetic_classification.py"])
+            given = dict(word[2:].split("=", 1) for word in words[2:])
+            for name, value in TINY_TRAINING.items():
+                self.assertEqual(given[name], str(value))
+            self.assertEqual(given["output_dir"], directory)
+            points.append((given["regularization_norm"],
+                           float(given["fisher_rao_lambda"]),
+                           int(given["random_seed"])))
+        self.assertCountEqual(points, GRID_POINTS)
+
+    def test_print_commands_is_empty_when_everything_ran(self):
+        status, commands = run_sweep_main(
+            sweep_arguments(self.output_dir, print_commands=True))
+        self.assertEqual(status, 0)
+        self.assertEqual(commands, "")
+
+
+class ExternalClusterSweepTest(SweepTestCase):
+    """The sweep through --scheduler_address on `dask scheduler`/`worker`."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        dask = os.path.join(os.path.dirname(sys.executable), "dask")
+        address = f"tcp://127.0.0.1:{free_loopback_port()}"
+        scratch = tempfile.mkdtemp()
+        cls.addClassCleanup(shutil.rmtree, scratch)
+        cls.start(dask, "scheduler", "--host", "127.0.0.1", "--port",
+                  address.rsplit(":", 1)[1], "--no-dashboard",
+                  env=without_pythonpath())
+        # Neither needs the repository on its PYTHONPATH: the task brings it.
+        cls.start(dask, "worker", address, "--nworkers", "1", "--nthreads",
+                  "1", "--host", "127.0.0.1", "--no-dashboard",
+                  "--local-directory", scratch,
+                  env=without_pythonpath())
+        with distributed.Client(address, timeout=60) as client:
+            client.wait_for_workers(1, timeout=60)
+        cls.address = address
+
+    @classmethod
+    def start(cls, *command, env=None):
+        process = subprocess.Popen(command, env=env, cwd=tempfile.gettempdir(),
+                                   stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        cls.addClassCleanup(stop_process, process)
+
+    def test_grid_runs_on_the_external_cluster(self):
+        directory = self.create_tempdir().full_path
+        status, _ = run_sweep_main(
+            sweep_arguments(directory, scheduler_address=self.address))
+        self.assertEqual(status, 0)
+        self.assert_results_equal_direct_runs(directory)
+
+
+class GridTest(tf.test.TestCase):
+    """The grid, the matching of recorded hparams, and the resuming scan."""
+
+    def test_none_gets_one_run_per_seed(self):
+        base = tiny_config("out", fisher_rao_method="central")
+        configs = sweep.grid_configs(base, ["None", "fre"], ["0", "0.5"],
+                                     ["forward", "exact"], ["3", "4"])
+        points = [(config["regularization_norm"], config["fisher_rao_lambda"],
+                   config["fisher_rao_method"], config["random_seed"])
+                  for config in configs]
+        expected = [("None", 0.0, "central", seed) for seed in (3, 4)] + [
+            ("fre", fisher_rao_lambda, method, seed) for seed in (3, 4)
+            for fisher_rao_lambda in (0.0, 0.5)
+            for method in ("forward", "exact")]
+        self.assertCountEqual(points, expected)
+        for config in configs:
+            self.assertEqual(
+                {key: value for key, value in config.items()
+                 if key not in ("regularization_norm", "fisher_rao_lambda",
+                                "fisher_rao_method", "random_seed")},
+                {key: value for key, value in base.items()
+                 if key not in ("regularization_norm", "fisher_rao_lambda",
+                                "fisher_rao_method", "random_seed")})
+
+    def test_hparams_match(self):
+        config = tiny_config("here", fisher_rao_lambda=1e-3)
+        hparams = dict(config, output_dir="elsewhere", summary_dir="s",
+                       start_time="2026-01-01T00:00:00+00:00")
+        self.assertTrue(sweep.hparams_match(config, hparams))
+        self.assertTrue(sweep.hparams_match(
+            config, dict(hparams, fisher_rao_lambda=0.001 * (1 + 1e-12))))
+        self.assertFalse(sweep.hparams_match(
+            config, dict(hparams, fisher_rao_lambda=0.0011)))
+        self.assertFalse(sweep.hparams_match(
+            config, dict(hparams, random_seed=2)))
+        self.assertFalse(sweep.hparams_match(
+            dict(config, differentiate_probability=True),
+            dict(hparams, differentiate_probability=1)))
+        del hparams["train_size"]
+        self.assertFalse(sweep.hparams_match(config, hparams))
+
+    def test_none_matches_whatever_lambda_and_method_were_recorded(self):
+        config = tiny_config("here", regularization_norm="None")
+        hparams = dict(config, fisher_rao_lambda=0.3,
+                       fisher_rao_method="exact")
+        self.assertTrue(sweep.hparams_match(config, hparams))
+        self.assertFalse(sweep.hparams_match(
+            dict(config, regularization_norm="fr"), hparams))
+
+    def test_pending_configs_skip_only_complete_results(self):
+        directory = self.create_tempdir().full_path
+        configs = [tiny_config(directory, random_seed=seed)
+                   for seed in (1, 2, 3)]
+        last_step = configs[0]["train_steps"]
+
+        def write(config, steps):
+            results = {key: [0.5] * len(steps)
+                       for key in results_io.TRAJECTORY_KEYS}
+            results["steps"] = steps
+            results["hparams"] = dict(config, start_time="2026")
+            results_io.write_json_atomically(results, directory, "run")
+
+        write(configs[0], [0, 100, last_step])
+        write(configs[1], [0, 100])  # Stopped early: not finished.
+        with open(os.path.join(directory, "broken.json"), "w") as broken:
+            broken.write('{"hparams": NaN}')
+
+        self.assertEqual(sweep.pending_configs(configs, directory),
+                         configs[1:])
+
+
+if __name__ == "__main__":
+    tf.test.main()
