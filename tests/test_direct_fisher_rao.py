@@ -177,11 +177,6 @@ def run(fetches):
         return session.run(fetches)
 
 
-def frozen_probabilities(logits):
-    """p at the current point, for references that hold p constant."""
-    return ref.softmax(logits)
-
-
 class ToleranceMixin:
     """Relative comparisons that refuse to pass on a zero reference."""
 
@@ -229,7 +224,7 @@ def trig_reference(kind, a, b, along_a=True, along_b=True):
     """
     probabilities = None
     if kind == "standard_frozen_p":
-        probabilities = frozen_probabilities(
+        probabilities = ref.softmax(
             ref.trig_logits(TRIG_A, TRIG_B, TRIG_INPUTS))
     base_kind = "empirical" if kind == "empirical" else "standard"
     return ref.trig_regularizer(base_kind, a, b, TRIG_INPUTS, TRIG_LABELS,
@@ -258,8 +253,9 @@ def tape_case(width, depth):
 def finite_difference_rtol(method, perturbation):
     """Relative error allowed for a finite-difference method on a smooth model.
 
-    Forward's value (and gradient) is off by O(eps), central's by O(eps^2);
-    the constants were read off the closed-form model and given 10x room.
+    Forward's value (and gradient) is off by c eps, central's by c eps^2; on
+    the models of this file c < 2, so 10 leaves room without hiding an error
+    of a different order.
     """
     if method == "forward":
         return 10 * perturbation
@@ -393,7 +389,7 @@ class ReluNetworkTest(tf.test.TestCase, parameterized.TestCase,
                 make_mlp_logits(params, inputs), labels, "exact")
             results = values_and_gradients(regularizers, variables)
         logits, _ = ref.mlp_logits_and_derivative(params, inputs)
-        frozen = frozen_probabilities(logits)
+        frozen = ref.softmax(logits)  # p held constant at this point.
         for kind in KINDS:
             base_kind = "empirical" if kind == "empirical" else "standard"
             probabilities = frozen if kind == "standard_frozen_p" else None
