@@ -30,7 +30,8 @@ Four groups of rows, measured in one run on one machine:
 Every graph is built once and finalized, and gets its own session. The
 configurations of a group are timed in interleaved rounds (each round times
 every configuration once, in turn) after one warm-up round, so a slow spell
-of a shared machine hits them all alike; medians over rounds are reported.
+of a shared machine hits them all alike. Reported are medians over rounds:
+of each configuration's time, and of each round's ratio of two times.
 The rows are printed as a Markdown table and, with `--json`, written as
 strict JSON. Run from the repository's root:
 
@@ -154,14 +155,16 @@ class Settings:
     num_threads: int | None = None
 
 
+# Many short measurements rather than a few long ones: a round then spans
+# a short time, over which another user's load varies less.
 FULL_SETTINGS = Settings(
-    repeats=7, judge_targets=True, mnist_size=MNIST_SIZE,
+    repeats=11, judge_targets=True, mnist_size=MNIST_SIZE,
     value_size=dataclasses.replace(MNIST_SIZE, batch=256),
-    default_steps=2000, mnist_steps=20, value_calls=50, jacobian_calls=2,
-    script_steps=(2000, 10000))
+    default_steps=500, mnist_steps=5, value_calls=20, jacobian_calls=1,
+    script_steps=(1000, 5000))
 QUICK_SETTINGS = dataclasses.replace(
-    FULL_SETTINGS, repeats=3, default_steps=500, mnist_steps=8,
-    value_calls=20, jacobian_calls=1, script_steps=(1000, 5000))
+    FULL_SETTINGS, repeats=5, default_steps=200, mnist_steps=3,
+    value_calls=10, script_steps=(500, 2500))
 SMOKE_SETTINGS = Settings(
     repeats=1, judge_targets=False,
     mnist_size=MlpSize("mnist", batch=32, inputs=24, width=16, relu_layers=2,
@@ -376,9 +379,20 @@ def time_interleaved(group, configurations, repeats):
     return seconds
 
 
-def median_per_unit(measurements, units):
-    """Median of `measurements` (seconds) over `units` per measurement."""
-    return statistics.median(measurements) / units
+def per_unit(measurements, units):
+    """Seconds per step (or evaluation) of each measurement."""
+    return [seconds / units for seconds in measurements]
+
+
+def median_ratio(numerators, denominators):
+    """Median over rounds of the ratio of two configurations' times.
+
+    Each ratio compares measurements of the same round, so a slow spell of
+    a shared machine that spans a round cancels out.
+    """
+    return statistics.median(
+        numerator / denominator for numerator, denominator in zip(
+            numerators, denominators, strict=True))
 
 
 # ---------------------------------------------------------------------------
@@ -444,30 +458,32 @@ def train_step_rows(size, steps, settings):
              for norm, method in configurations]
     measurements = time_interleaved(f"train_step/{size.name}", timed,
                                     settings.repeats)
-    seconds = {label: median_per_unit(values, steps)
-               for label, values in measurements.items()}
+    step_seconds = {label: per_unit(values, steps)
+                    for label, values in measurements.items()}
     judged = settings.judge_targets and size.name == "mnist"
     targeted = size.name == "mnist"
-    baseline = seconds[_train_label(None, None)]
+    baseline = step_seconds[_train_label(None, None)]
     where = size.describe()
     rows = [make_row(f"train_step/{size.name}/unregularized",
                      f"{where}: cross-entropy + SGD step (baseline)",
-                     baseline, 1.0)]
+                     statistics.median(baseline), 1.0)]
     for norm in NORMS:
         for method in METHODS:
             label = _train_label(norm, method)
             rows.append(make_row(
                 f"train_step/{size.name}/{norm}/{method}",
                 f"{where}: {label} step / unregularized step",
-                seconds[label], seconds[label] / baseline,
+                statistics.median(step_seconds[label]),
+                median_ratio(step_seconds[label], baseline),
                 "<= 1.9" if targeted and method == "forward" else None,
                 judged))
-        exact = seconds[_train_label(norm, "exact")]
-        forward = seconds[_train_label(norm, "forward")]
+        exact = step_seconds[_train_label(norm, "exact")]
+        forward = step_seconds[_train_label(norm, "forward")]
         rows.append(make_row(
             f"train_step/{size.name}/{norm}/exact_over_forward",
-            f"{where}: {norm} exact step / {norm} forward step", exact,
-            exact / forward, "<= 1.5" if targeted else None, judged))
+            f"{where}: {norm} exact step / {norm} forward step",
+            statistics.median(exact), median_ratio(exact, forward),
+            "<= 1.5" if targeted else None, judged))
     return rows
 
 
@@ -580,22 +596,23 @@ def value_rows(settings):
     measurements = time_interleaved(
         "value", [Timed(labels[method], run)
                   for method, (run, _) in built.items()], settings.repeats)
-    seconds = {method: median_per_unit(measurements[labels[method]],
-                                       calls[method]) for method in built}
+    call_seconds = {method: per_unit(measurements[labels[method]],
+                                     calls[method]) for method in built}
     reference = built[None][1]
     where = f"{size.describe()}, float32"
     rows = [make_row(
         "value/jacobian",
         f"{where}: fr value from per-example jacobians, "
         f"{min(JACOBIAN_CHUNK, size.batch)} examples per map_fn iteration "
-        f"(baseline)", seconds[None], 1.0)]
+        f"(baseline)", statistics.median(call_seconds[None]), 1.0)]
     for method in METHODS:
         difference = abs(built[method][1] - reference) / abs(reference)
         rows.append(make_row(
             f"value/fr/{method}",
             f"{where}: jacobian time / library {method} time; values "
             f"differ by {difference:.1e}",
-            seconds[method], seconds[None] / seconds[method], ">= 10",
+            statistics.median(call_seconds[method]),
+            median_ratio(call_seconds[None], call_seconds[method]), ">= 10",
             settings.judge_targets))
     return rows
 
@@ -700,6 +717,31 @@ def library_gradients(size, dtype, num_threads):
         return session.run(fetches)
 
 
+def switching_units(parameters, inputs, scales):
+    """ReLU units that switch on or off between two scalings of theta.
+
+    Each such unit adds an O(1/eps) term to a finite difference's gradient.
+
+    Args:
+      parameters: `(kernel, bias)` arrays of the MLP.
+      inputs: A batch of inputs (array).
+      scales: Two factors multiplying every parameter.
+
+    Returns:
+      The number of (example, unit) pairs, over every ReLU layer, whose
+      pre-activation is > 0 under one scaling and not the other (float64).
+    """
+    patterns = []
+    for scale in scales:
+        hidden, active = inputs, []
+        for kernel, bias in parameters[:-1]:
+            pre_activation = hidden @ (scale * kernel) + scale * bias
+            active.append(pre_activation > 0)
+            hidden = np.maximum(pre_activation, 0.0)
+        patterns.append(np.concatenate([layer.ravel() for layer in active]))
+    return int(np.sum(patterns[0] != patterns[1]))
+
+
 def relative_error(values, references):
     """||values - references|| / ||references|| over lists of arrays."""
     difference = math.sqrt(sum(
@@ -716,6 +758,12 @@ def gradient_error_rows(settings):
     logging.info("gradient_error: float64 reference at %s", size.describe())
     reference, check = reference_gradients(size)
     where = f"{size.describe()}, nonzero biases"
+    parameters, (inputs, _) = initial_parameters(size), synthetic_batch(size)
+    switches = {
+        method: switching_units(parameters, inputs, scales)
+        for method, scales in (
+            ("forward", (1.0, 1.0 + PERTURBATION)),
+            ("central", (1.0 - PERTURBATION, 1.0 + PERTURBATION)))}
     rows = [make_row(
         "gradient_error/reference_check",
         f"{where}, float64: reference's derivative vs per-example "
@@ -729,10 +777,13 @@ def gradient_error_rows(settings):
             for method in METHODS:
                 value, gradient = library[(norm, method)]
                 value_error = abs(value - reference_value) / reference_value
+                switched = (f"; {switches[method]} units switch"
+                            if method in switches else "")
                 rows.append(make_row(
                     f"gradient_error/{dtype.name}/{norm}/{method}",
                     f"{where}, {dtype.name}: {norm} {method} gradient vs "
-                    f"reference (value error {value_error:.1e})", None,
+                    f"reference (value error {value_error:.1e}{switched})",
+                    None,
                     relative_error(gradient, reference_gradient)))
     return rows
 
@@ -836,15 +887,15 @@ def script_rows(settings):
                 lambda norm=norm, count=count: run_script(
                     norm, count, settings.num_threads)))
     measurements = time_interleaved("script", timed, settings.repeats)
-    seconds = {"original": median_per_unit(
-        measurements["original design"], steps)}
+    step_seconds = {"original": per_unit(measurements["original design"],
+                                         steps)}
     for norm in ("fr", "None"):
         differences = [
             later - earlier for earlier, later in zip(
                 measurements[f"script {norm} {short}"],
                 measurements[f"script {norm} {long}"], strict=True)]
-        seconds[norm] = median_per_unit(differences, steps)
-        if seconds[norm] <= 0:
+        step_seconds[norm] = per_unit(differences, steps)
+        if statistics.median(step_seconds[norm]) <= 0:
             raise RuntimeError(
                 f"The training script's time per step could not be measured: "
                 f"its {long}-step runs ({norm}) were not slower than its "
@@ -853,6 +904,8 @@ def script_rows(settings):
     judge = settings.judge_targets
     where = (f"default flags, {steps} steps ({long}-step run minus "
              f"{short}-step run)")
+    seconds = {key: statistics.median(values)
+               for key, values in step_seconds.items()}
     return [
         make_row("script/original_design",
                  f"2018 design re-created, fr, {steps} steps: get_next into "
@@ -860,14 +913,18 @@ def script_rows(settings):
                  f"(baseline)", seconds["original"], 1.0),
         make_row("script/fr",
                  f"{where}, fr: original time / script time",
-                 seconds["fr"], seconds["original"] / seconds["fr"], ">= 2",
-                 judge),
+                 seconds["fr"],
+                 median_ratio(step_seconds["original"], step_seconds["fr"]),
+                 ">= 2", judge),
         make_row("script/None",
                  f"{where}, None: original time / script time",
-                 seconds["None"], seconds["original"] / seconds["None"]),
+                 seconds["None"],
+                 median_ratio(step_seconds["original"],
+                              step_seconds["None"])),
         make_row("script/fr_over_None",
                  f"{where}: fr step / None step", seconds["fr"],
-                 seconds["fr"] / seconds["None"], "<= 2", judge),
+                 median_ratio(step_seconds["fr"], step_seconds["None"]),
+                 "<= 2", judge),
     ]
 
 
@@ -974,7 +1031,7 @@ def define_flags(flag_values=flags.FLAGS):
                         "new .json file (an existing file is never "
                         "overwritten).", flag_values=flag_values)
     flags.DEFINE_integer("repeats", None,
-                         "Timed rounds per group (default 7; 3 with --quick, "
+                         "Timed rounds per group (default 11; 5 with --quick, "
                          "1 with --smoke).", lower_bound=1,
                          flag_values=flag_values)
     flags.DEFINE_integer("num_threads", None,

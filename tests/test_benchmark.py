@@ -164,8 +164,14 @@ class TimingTest(tf.test.TestCase):
             self.assertLen(measurements, 3)
             self.assertTrue(all(value >= 0 for value in measurements))
 
-    def test_median_per_unit(self):
-        self.assertEqual(benchmark.median_per_unit([9.0, 1.0, 5.0], 10), 0.5)
+    def test_per_unit(self):
+        self.assertAllClose(benchmark.per_unit([9.0, 1.0], 10), [0.9, 0.1])
+
+    def test_median_ratio_pairs_measurements_of_the_same_round(self):
+        # Round 2 is slow for both: its ratio is still 2.
+        numerators, denominators = [2.0, 20.0, 3.0], [1.0, 10.0, 1.0]
+        self.assertEqual(
+            benchmark.median_ratio(numerators, denominators), 2.0)
 
     def test_relative_error_over_several_arrays(self):
         references = [np.array([3.0, 0.0]), np.array([[4.0]])]
@@ -244,6 +250,24 @@ class ReferenceTest(tf.test.TestCase):
                 expected = (self._reference_value(norm, plus)
                             - self._reference_value(norm, minus)) / (2 * step)
                 self.assertAllClose(gradient, expected, rtol=1e-5, atol=1e-9)
+
+    def test_switching_units(self):
+        # Scaling a bias-free net by s > 0 scales layer l by s^l: no unit
+        # changes sign.
+        bias_free = [(kernel, 0 * bias) for kernel, bias in self.parameters]
+        self.assertEqual(benchmark.switching_units(
+            bias_free, self.inputs, (1.0, 1.5)), 0)
+        # Two one-unit ReLU layers, kernels 1, biases 0 then -1: at scale s
+        # the second pre-activation is s^2 x - s; for x = 1.2 it is 0.2 (on)
+        # at s = 1, -0.2 (off) at s = 0.5, 2.8 (on) at s = 2. The first layer
+        # (s x) never switches.
+        one_unit = [(np.ones((1, 1)), np.zeros(1)),
+                    (np.ones((1, 1)), -np.ones(1)),
+                    (np.ones((1, 1)), np.zeros(1))]
+        self.assertEqual(benchmark.switching_units(
+            one_unit, np.array([[1.2]]), (1.0, 0.5)), 1)
+        self.assertEqual(benchmark.switching_units(
+            one_unit, np.array([[1.2]]), (1.0, 2.0)), 0)
 
     def test_standard_and_empirical_norms_from_the_derivative(self):
         log_probs = np.log(np.array([[0.25, 0.75], [0.5, 0.5]]))
