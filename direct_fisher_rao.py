@@ -242,7 +242,10 @@ class _ScalingGetter:
         if not (variable.dtype.is_floating and self._should_regularize(name)):
             return variable
         self.scaled_names.append(name)
-        offset = tf.cast(self._offset, variable.dtype.base_dtype)
+        dtype = variable.dtype.base_dtype
+        # A Python eps must not pass through float32 on its way to float64.
+        offset = tf.cast(
+            tf.convert_to_tensor(self._offset, dtype_hint=dtype), dtype)
         return variable + offset * variable
 
 
@@ -259,8 +262,16 @@ def _match_dtype_to_value_initializer(kwargs):
             kwargs["dtype"] = tf.as_dtype(value_dtype)
 
 
+def _sharing_getter(getter, name, *args, **kwargs):
+    """Custom getter for a plain pass that shares existing variables."""
+    _match_dtype_to_value_initializer(kwargs)
+    return getter(name, *args, **kwargs)
+
+
 def _build_logits(make_logits, scope_name, reuse, custom_getter=None):
     """Calls make_logits() under the scope and checks what it returns."""
+    if reuse and custom_getter is None:
+        custom_getter = _sharing_getter
     try:
         with tf.compat.v1.variable_scope(scope_name, reuse=reuse,
                                          custom_getter=custom_getter):

@@ -21,7 +21,6 @@ differences of those in numpy, and per-example gradients in eager TensorFlow.
 import functools
 import importlib.util
 import math
-import unittest
 
 import fisher_rao_reference as ref
 import numpy as np
@@ -327,7 +326,6 @@ class ClosedFormTest(tf.test.TestCase, parameterized.TestCase,
         frozen = trig_reference_gradient("standard_frozen_p")
         self.assertGreater(gradients_relative_error(frozen, full), 0.1)
 
-    @unittest.expectedFailure  # Library bug: the step is rounded to float32.
     def test_float64_difference_quotient_is_its_formula(self):
         # In float64 the library must compute the forward/central formula
         # itself, up to rounding (~1e-16 / eps): same eps in numerator and
@@ -747,7 +745,6 @@ class InputConversionTest(tf.test.TestCase, parameterized.TestCase,
                 value, ref.mlp_regularizer(kind, params, inputs, labels),
                 finite_difference_rtol(method, eps), msg=kind)
 
-    @unittest.expectedFailure  # Library bug: reuse=True's first pass.
     def test_reuse_with_float64_array_initializer(self):
         # With reuse=True, the library's unperturbed pass calls make_logits
         # without its dtype-matching getter, so get_variable(name,
