@@ -11,3 +11,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # The modules under test live at the repository's top level.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import tensorflow as tf  # noqa: E402  (after the environment is set)
+
+# tf.test.TestCase's deprecated `test_session` helper is not a test; without
+# this, pytest collects it in every TestCase and reports it as skipped.
+tf.test.TestCase.test_session.__test__ = False
