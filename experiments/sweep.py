@@ -56,10 +56,6 @@ import traceback
 _REPOSITORY_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPOSITORY_ROOT not in sys.path:
     sys.path.insert(0, _REPOSITORY_ROOT)
-# tf.compat.v1.layers needs tf-keras, chosen before TensorFlow is imported;
-# the embedded cluster's worker processes inherit this environment.
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import distributed  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
@@ -263,51 +259,43 @@ def pending_configs(configs, output_dir):
             if not any(hparams_match(config, hparams) for hparams in finished)]
 
 
-def run_configuration(config):
-    """Trains one configuration and saves its results (on a Dask worker).
+def make_run_task(repository_root):
+    """Returns the Dask task that trains one configuration and saves it.
+
+    The task is a local function, so it is pickled by value (cloudpickle) and
+    imports the training script only when it runs, from `repository_root`:
+    neither the scheduler nor the workers need the repository on their
+    PYTHONPATH, only to see it at the same path. It must not import this
+    module, whose flags a worker of the embedded cluster already defined as
+    `__mp_main__`.
 
     Args:
-      config: A complete run configuration.
+      repository_root: Directory of synthetic_classification.py.
 
     Returns:
-      The path of the results file, in config["output_dir"].
-
-    Raises:
-      RuntimeError: If the training failed, with the original error's type,
-        message and traceback (a builtin exception type, so the scheduler and
-        client can unpickle it without importing anything). The partial
-        results of a diverged run are saved under
-        config["output_dir"]/diverged/, out of the resuming scan.
+      A function of a complete run configuration that returns the path of its
+      results file in config["output_dir"], or raises RuntimeError if the
+      training failed, with the original error's type, message and traceback
+      (a builtin type, so the scheduler and client unpickle it without
+      importing anything). The partial results of a diverged run are saved
+      under config["output_dir"]/diverged/, out of the resuming scan.
     """
-    try:
-        results = synthetic_classification.run_experiment(config,
-                                                          num_threads=1)
-    except synthetic_classification.TrainingDivergedError as error:
-        path = synthetic_classification.save_results(
-            error.results,
-            os.path.join(config["output_dir"], DIVERGED_SUBDIRECTORY))
-        raise RuntimeError(f"TrainingDivergedError: {error} Partial results "
-                           f"in {path}") from None
-    except Exception as error:  # Reported with the run, whatever it is.
-        raise RuntimeError(f"{type(error).__name__}: {error}\n"
-                           f"{traceback.format_exc()}") from None
-    return synthetic_classification.save_results(results, config["output_dir"])
-
-
-def make_task(repository_root):
-    """Returns a function running `run_configuration` from `repository_root`.
-
-    Being local, the function is pickled by value (cloudpickle), and it
-    imports this module only when it runs: the scheduler can unpickle it and
-    the workers can run it without the repository on their PYTHONPATH, as
-    long as they see the repository at the same path.
-    """
-    def run_from_repository(config):
+    def run_configuration(config):
         if repository_root not in sys.path:
             sys.path.insert(0, repository_root)
-        from experiments import sweep
-        return sweep.run_configuration(config)
-    return run_from_repository
+        import synthetic_classification as training
+        try:
+            results = training.run_experiment(config, num_threads=1)
+        except training.TrainingDivergedError as error:
+            path = training.save_results(error.results, os.path.join(
+                config["output_dir"], DIVERGED_SUBDIRECTORY))
+            raise RuntimeError(f"TrainingDivergedError: {error} Partial "
+                               f"results in {path}") from None
+        except Exception as error:  # Reported with the run, whatever it is.
+            raise RuntimeError(f"{type(error).__name__}: {error}\n"
+                               f"{traceback.format_exc()}") from None
+        return training.save_results(results, config["output_dir"])
+    return run_configuration
 
 
 Failure = collections.namedtuple("Failure", ["config", "error"])
@@ -319,7 +307,7 @@ def _error_of(future):
         error = future.exception()
     except Exception as cancelled:  # pylint: disable=broad-except
         error = cancelled
-    if type(error) is RuntimeError:  # From run_configuration: names the type.
+    if type(error) is RuntimeError:  # From the task: names the original type.
         return str(error)
     return f"{type(error).__name__}: {error}"
 
@@ -347,7 +335,7 @@ def run_configs(client, configs):
       A SweepOutcome: `paths`, the results files written, and `failures`, a
       list of Failure(config, error message).
     """
-    task = make_task(_REPOSITORY_ROOT)
+    task = make_run_task(_REPOSITORY_ROOT)
     futures = {client.submit(task, config, pure=False): config
                for config in configs}
     paths, failures = [], []

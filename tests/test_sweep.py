@@ -19,7 +19,6 @@ workers, and once more on a `dask scheduler` and a `dask worker` started as
 separate processes on 127.0.0.1.
 """
 
-import concurrent.futures
 import contextlib
 import functools
 import glob
@@ -55,6 +54,7 @@ GRID_POINTS = {(norm, fisher_rao_lambda, seed)
                for norm, fisher_rao_lambda in (("None", 0.0), ("fr", 0.0),
                                                ("fr", 0.01))}
 DIVERGING_LEARNING_RATE = 1e6
+DIVERGING_LAMBDA = 1e9
 HPARAMS_NOT_COMPARED = ("start_time", "output_dir")
 
 
@@ -81,28 +81,31 @@ def tiny_config(output_dir, **overrides):
                 output_dir=output_dir, **overrides)
 
 
+# Runs the training script's main on each command line read from stdin, in a
+# process of its own where, as on the workers, the script is imported before
+# TensorFlow (it chooses TensorFlow's kernels at import).
+_RUN_TRAINING_SCRIPT = """
+import shlex, sys
+import synthetic_classification as script
+for command in sys.stdin.read().splitlines():
+    assert script.main(script.FLAGS(shlex.split(command)[1:])) == 0
+"""
+
+
 @functools.lru_cache(maxsize=None)
 def direct_results():
-    """Runs the training script itself once per grid point, two at a time.
-
-    The commands are those --print_commands prints; each runs in its own
-    process, as the workers do (the training script must be imported before
-    TensorFlow to choose its kernels, which this process cannot guarantee).
+    """Results of the training script run directly on every grid point.
 
     Returns:
-      {grid point: results of the script's results file}.
+      {grid point: results of the script's results file}, for the commands
+      --print_commands prints.
     """
     directory = _REFERENCE_DIRECTORY.name
     _, commands = run_sweep_main(
         sweep_arguments(directory, print_commands=True))
-
-    def run_training_script(command):
-        # The command starts with "python3": run it with this interpreter.
-        subprocess.run([sys.executable, *shlex.split(command)[1:]],
-                       cwd=REPOSITORY_ROOT, check=True, capture_output=True)
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(run_training_script, commands.splitlines()))
+    subprocess.run([sys.executable, "-c", _RUN_TRAINING_SCRIPT],
+                   input=commands, text=True, cwd=REPOSITORY_ROOT,
+                   check=True, capture_output=True)
     all_results = [results_io.load_results(path)
                    for path in results_files(directory)]
     return {grid_point(results["hparams"]): results
@@ -267,17 +270,26 @@ class LocalClusterSweepTest(SweepTestCase):
         partial = results_io.load_results(diverged[0])
         self.assertLess(partial["steps"][-1], bad["train_steps"])
 
-    def test_exit_status_is_nonzero_when_a_run_fails(self):
+    def test_script_on_its_own_cluster_exits_nonzero_if_a_run_fails(self):
         directory = self.create_tempdir().full_path
-        with self.assertLogs("absl", "ERROR") as logs:
-            status, _ = run_sweep_main(sweep_arguments(
-                directory, scheduler_address=self.address,
-                regularization_norms="None", random_seeds=1,
-                learning_rate=DIVERGING_LEARNING_RATE))
-        self.assertNotEqual(status, 0)
-        self.assertIn(f"--learning_rate={DIVERGING_LEARNING_RATE!r}",
-                      "\n".join(logs.output))
-        self.assertEmpty(results_files(directory))
+        arguments = sweep_arguments(
+            directory, regularization_norms="fr", random_seeds=1, workers=1,
+            fisher_rao_lambdas=f"0,{DIVERGING_LAMBDA!r}")
+
+        script = subprocess.run(
+            [sys.executable, os.path.join(REPOSITORY_ROOT, "experiments",
+                                          "sweep.py"), *arguments],
+            cwd=tempfile.gettempdir(), capture_output=True, text=True,
+            timeout=120)
+
+        self.assertEqual(script.returncode, 1, msg=script.stderr)
+        self.assertIn(f"--fisher_rao_lambda={DIVERGING_LAMBDA!r}",
+                      script.stderr)
+        self.assertIn("Sweep finished: 1 runs written, 1 failed.",
+                      script.stderr)
+        (path,) = results_files(directory)
+        self.assertEqual(
+            results_io.load_results(path)["hparams"]["fisher_rao_lambda"], 0)
 
     def test_print_commands_lists_exactly_the_grid(self):
         directory = self.create_tempdir().full_path
