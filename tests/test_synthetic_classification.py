@@ -21,6 +21,7 @@ import json
 import math
 import os
 import shlex
+import signal
 import subprocess
 import sys
 from unittest import mock
@@ -163,6 +164,32 @@ class CommandLineTest(tf.test.TestCase):
         diverged_step = int(process.stderr.split(
             "Training diverged at step ")[1].split(":")[0])
         self.assertLen(results["regularizer_loss"], diverged_step + 1)
+
+    def test_ctrl_c_writes_the_results_so_far_and_exits(self):
+        output_dir = self.get_temp_dir()
+        process = subprocess.Popen(
+            [sys.executable, "synthetic_classification.py", *SMALL_FLAGS,
+             "--train_steps=100000000", "--eval_steps=100",
+             f"--output_dir={output_dir}"],
+            cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+        for line in process.stderr:
+            if "step 300/" in line:
+                process.send_signal(signal.SIGINT)
+                break
+        stderr = process.stderr.read()
+        self.assertEqual(process.wait(timeout=60), 130, stderr)
+        self.assertIn("Training interrupted", stderr)
+        self.assertNotIn("Traceback", stderr)
+        (path,) = glob.glob(os.path.join(output_dir, "*.json"))
+        results = strict_json_load(path)
+        last_step = results["steps"][-1]
+        self.assertGreaterEqual(last_step, 300)
+        self.assertEqual(results["steps"], list(range(0, last_step + 1, 100)))
+        self.assertLen(results["test_loss"], len(results["steps"]))
+        # The chunk running when the signal came is lost, nothing else.
+        self.assertBetween(len(results["regularizer_loss"]), last_step,
+                           last_step + 100)
 
 
 class FlagsTest(tf.test.TestCase):
