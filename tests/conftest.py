@@ -8,6 +8,9 @@ import sys
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# As synthetic_classification.py does: faster small kernels, the same in
+# every test process.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 # The modules under test live at the repository's top level.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
