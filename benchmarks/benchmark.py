@@ -47,6 +47,7 @@ import shlex
 import statistics
 import sys
 import time
+from collections.abc import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TF is imported.
 
@@ -344,7 +345,7 @@ class Timed:
     """A configuration to time: `run()` does one measurement's work."""
 
     label: str
-    run: object
+    run: Callable[[], object]
 
 
 def time_interleaved(group, configurations, repeats):
@@ -963,7 +964,7 @@ def markdown_table(rows):
         seconds = "-" if row.seconds is None else f"{row.seconds:.3g}"
         met = {True: "yes", False: "**no**", None: "-"}[row.met]
         lines.append(f"| {row.name} | {row.configuration} | {seconds} | "
-                     f"{row.ratio:.3g} | {row.target or '-'} | {met} |")
+                     f"{row.ratio:#.4g} | {row.target or '-'} | {met} |")
     return "\n".join(lines)
 
 

@@ -140,13 +140,14 @@ class TargetAndTableTest(tf.test.TestCase):
         self.assertIsNone(benchmark.make_row("a", "c", 1.0, 2.5).met)
 
     def test_markdown_table_lines(self):
-        rows = [benchmark.make_row("x/y", "what", 0.00123456, 1.5, "<= 2"),
+        rows = [benchmark.make_row("x/y", "what", 0.00123456, 1.9004, "<= 1.9"),
                 benchmark.make_row("x/z", "error", None, 3e-7)]
         self.assertEqual(benchmark.markdown_table(rows).splitlines(), [
             "| name | configuration | seconds | ratio | target | met |",
             "| --- | --- | --- | --- | --- | --- |",
-            "| x/y | what | 0.00123 | 1.5 | <= 2 | yes |",
-            "| x/z | error | - | 3e-07 | - | - |",
+            # Four digits for ratios, kept: 1.9004 must not print as 1.9.
+            "| x/y | what | 0.00123 | 1.900 | <= 1.9 | **no** |",
+            "| x/z | error | - | 3.000e-07 | - | - |",
         ])
 
 
