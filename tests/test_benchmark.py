@@ -140,8 +140,9 @@ class TargetAndTableTest(tf.test.TestCase):
         self.assertIsNone(benchmark.make_row("a", "c", 1.0, 2.5).met)
 
     def test_markdown_table_lines(self):
-        rows = [benchmark.make_row("x/y", "what", 0.00123456, 1.9004, "<= 1.9"),
-                benchmark.make_row("x/z", "error", None, 3e-7)]
+        rows = [
+            benchmark.make_row("x/y", "what", 0.00123456, 1.9004, "<= 1.9"),
+            benchmark.make_row("x/z", "error", None, 3e-7)]
         self.assertEqual(benchmark.markdown_table(rows).splitlines(), [
             "| name | configuration | seconds | ratio | target | met |",
             "| --- | --- | --- | --- | --- | --- |",
