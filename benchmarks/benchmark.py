@@ -174,7 +174,7 @@ SMOKE_SETTINGS = Settings(
                        classes=10),
     default_steps=20, mnist_steps=2, value_calls=2, jacobian_calls=1,
     # Enough steps that the long runs are measurably slower than the short.
-    script_steps=(10, 4010))
+    script_steps=(10, 8010))
 
 
 @dataclasses.dataclass
