@@ -49,7 +49,11 @@ import sys
 import time
 from collections.abc import Callable
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TF is imported.
+# Before TensorFlow is imported. oneDNN off as synthetic_classification.py
+# and the tests set it, so that the training script is measured as it runs
+# and every row alike; TF_ENABLE_ONEDNN_OPTS=1 turns it on for every row.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # The library and the training script live at the repository's root, one
 # level up, which is not on the path when this file is run as a script.
@@ -948,6 +952,7 @@ def machine_description():
         "nproc": os.cpu_count(),
         "cpu_model": cpu_model,
         "tensorflow": tf.__version__,
+        "tf_enable_onednn_opts": os.environ["TF_ENABLE_ONEDNN_OPTS"],
         "python": platform.python_version(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
             timespec="seconds"),
@@ -1063,7 +1068,9 @@ def main(argv):
     machine["load_average_at_end"] = list(os.getloadavg())
     machine["seconds"] = round(time.perf_counter() - start, 1)
     print(f"{machine['nproc']} CPUs ({machine['cpu_model']}), TensorFlow "
-          f"{machine['tensorflow']}, {machine['date']}, {mode} mode, "
+          f"{machine['tensorflow']} (TF_ENABLE_ONEDNN_OPTS="
+          f"{machine['tf_enable_onednn_opts']}), {machine['date']}, "
+          f"{mode} mode, "
           f"{settings.repeats} rounds, {machine['seconds']} s\n"
           f"Command: {machine['command']}\n")
     print(markdown_table(rows))
