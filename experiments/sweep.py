@@ -35,6 +35,12 @@ where it stopped and never overwrites a run. A diverged run keeps its partial
 results in --output_dir/diverged/, which is not scanned, so it is retried by
 the next sweep; a results file in --output_dir that stops before the last
 training step (a run interrupted by hand) does not count as finished either.
+Two sweeps must not share an --output_dir at the same time: each would run
+the configurations the other has not finished yet.
+
+On an existing cluster (--scheduler_address), the workers need the project's
+Python packages and must see this repository and --output_dir at the same
+paths as this process (a shared file system); nothing on their PYTHONPATH.
 
 Examples:
   python3 experiments/sweep.py --train_size=300 --train_steps=3001
