@@ -32,10 +32,13 @@ import sys
 import tempfile
 
 import distributed
+import matplotlib.pyplot as plt
+import numpy as np
 import tensorflow as tf
 from absl import flags
 from absl.testing import flagsaver
 
+import plot_utils
 import results_io
 import synthetic_classification
 from experiments import sweep
@@ -310,6 +313,18 @@ class LocalClusterSweepTest(SweepTestCase):
                            float(given["fisher_rao_lambda"]),
                            int(given["random_seed"])))
         self.assertCountEqual(points, GRID_POINTS)
+
+    def test_lambda_plot_of_the_sweep_is_not_blank(self):
+        plt.switch_backend("agg")
+        runs = plot_utils.load_runs(r"\.json$", self.output_dir)
+        figure = plot_utils.plot_lambda_sweep(
+            plot_utils.lambda_sweep_groups(runs))
+        path = os.path.join(self.create_tempdir().full_path, "lambda.png")
+        plot_utils.save_figure(figure, path)
+        plt.close(figure)
+        pixels = plt.imread(path)
+        colors = np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0)
+        self.assertGreater(len(colors), 10)  # Lines, bands, text.
 
     def test_print_commands_is_empty_when_everything_ran(self):
         status, commands = run_sweep_main(
