@@ -967,9 +967,12 @@ def markdown_table(rows):
              "| --- | --- | --- | --- | --- | --- |"]
     for row in rows:
         seconds = "-" if row.seconds is None else f"{row.seconds:.3g}"
+        # Four significant digits, trailing zeros kept (a ratio of 1.9004
+        # must not print as its target 1.9), but no bare trailing point.
+        ratio = f"{row.ratio:#.4g}".rstrip(".")
         met = {True: "yes", False: "**no**", None: "-"}[row.met]
         lines.append(f"| {row.name} | {row.configuration} | {seconds} | "
-                     f"{row.ratio:#.4g} | {row.target or '-'} | {met} |")
+                     f"{ratio} | {row.target or '-'} | {met} |")
     return "\n".join(lines)
 
 

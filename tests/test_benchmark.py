@@ -142,13 +142,15 @@ class TargetAndTableTest(tf.test.TestCase):
     def test_markdown_table_lines(self):
         rows = [
             benchmark.make_row("x/y", "what", 0.00123456, 1.9004, "<= 1.9"),
-            benchmark.make_row("x/z", "error", None, 3e-7)]
+            benchmark.make_row("x/z", "error", None, 3e-7),
+            benchmark.make_row("x/w", "speedup", 0.5, 1579.07, ">= 10")]
         self.assertEqual(benchmark.markdown_table(rows).splitlines(), [
             "| name | configuration | seconds | ratio | target | met |",
             "| --- | --- | --- | --- | --- | --- |",
             # Four digits for ratios, kept: 1.9004 must not print as 1.9.
             "| x/y | what | 0.00123 | 1.900 | <= 1.9 | **no** |",
             "| x/z | error | - | 3.000e-07 | - | - |",
+            "| x/w | speedup | 0.5 | 1579 | >= 10 | yes |",
         ])
 
 
