@@ -37,6 +37,7 @@ gradient is wrong wherever a unit switches between the passes; use "exact" to
 train on the regularizer.
 """
 
+import contextlib
 import math
 import numbers
 
@@ -49,6 +50,16 @@ __all__ = [
 ]
 
 METHODS = ("forward", "central", "exact")
+
+# Collections a pass of make_logits() may add to. Only the pass whose logits
+# are returned keeps its additions, so batch-norm updates, weight penalties
+# and summaries are counted once and never from a perturbed pass.
+_PASS_COLLECTIONS = (
+    tf.compat.v1.GraphKeys.UPDATE_OPS,
+    tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES,
+    tf.compat.v1.GraphKeys.LOSSES,
+    tf.compat.v1.GraphKeys.SUMMARIES,
+)
 
 # Op types that own a variable; a data path from one of them to the logits
 # means the logits depend on that variable.
@@ -71,9 +82,9 @@ def make_standard_fisher_regularizer(make_logits, scope_name,
         `tf.compat.v1.layers`) and returns float logits of shape
         `[batch, ..., num_classes]`.
       scope_name: Name of the variable scope the network is built in.
-      should_regularize: Callable taking a variable's full name (e.g.
-        "fisher_rao/dense/kernel") and returning whether it belongs to
-        theta_S.
+      should_regularize: Callable taking a trainable variable's full name
+        (e.g. "fisher_rao/dense/kernel") and returning whether it belongs to
+        theta_S. Non-trainable variables are never perturbed.
       perturbation: Finite-difference step eps, a finite number > 0 (validated
         but unused when `method="exact"`).
       differentiate_probability: If False, p is held out of the gradient.
@@ -159,27 +170,41 @@ def _log_probs_and_derivative(make_logits, scope_name, should_regularize,
                      method)
     if not reuse:
         _check_scope_is_new(scope_name)
-    logits = _build_logits(make_logits, scope_name, reuse=reuse)
+    # In exact mode the pass at t = 0 gives the returned logits (v + 0 * v
+    # == v exactly), so the first pass is unused and pruned at run time.
+    with (_collections_restored() if method == "exact"
+          else contextlib.nullcontext()):
+        logits = _build_logits(make_logits, scope_name, reuse=reuse)
     if labels is not None:
         _check_labels_shape(labels, logits)
     first_pass_logits = logits
     if method == "exact":
-        # v + 0 * v == v exactly, so the pass at t = 0 gives the unperturbed
-        # logits; using them leaves the first pass unused (pruned at run
-        # time).
         getter, logits, log_probs, derivative = _exact_derivative(
             make_logits, scope_name, should_regularize, logits.dtype)
     else:
         log_probs = tf.nn.log_softmax(logits)
-        getter, derivative = _finite_difference_derivative(
-            make_logits, scope_name, should_regularize, perturbation, method,
-            log_probs)
+        with _collections_restored():
+            getter, derivative = _finite_difference_derivative(
+                make_logits, scope_name, should_regularize, perturbation,
+                method, log_probs)
     _check_all_variables_seen(first_pass_logits, getter.seen_variables,
                               scope_name)
     if not getter.scaled_names:
         # Nothing is perturbed: the derivative is exactly 0, not rounding.
         derivative = tf.zeros_like(log_probs)
     return logits, log_probs, derivative
+
+
+@contextlib.contextmanager
+def _collections_restored():
+    """Undoes what the passes built inside add to `_PASS_COLLECTIONS`."""
+    graph = tf.compat.v1.get_default_graph()
+    saved = {key: list(graph.get_collection(key)) for key in _PASS_COLLECTIONS}
+    try:
+        yield
+    finally:
+        for key, items in saved.items():
+            graph.get_collection_ref(key)[:] = items
 
 
 def _finite_difference_derivative(make_logits, scope_name, should_regularize,
@@ -231,7 +256,7 @@ def _jvp(output, scalar_input):
 
 
 class _ScalingGetter:
-    """Custom getter returning `v + offset * v` for the selected variables.
+    """Custom getter returning `v + offset * v` for the selected parameters.
 
     Records every variable it is asked for (`seen_variables`) and the names of
     those it scaled (`scaled_names`).
@@ -248,7 +273,7 @@ class _ScalingGetter:
         _match_dtype_to_value_initializer(kwargs)
         variable = getter(name, *args, **kwargs)
         self.seen_variables.append(variable)
-        if not (variable.dtype.is_floating and self._should_regularize(name)):
+        if not (_is_parameter(variable) and self._should_regularize(name)):
             return variable
         self.scaled_names.append(name)
         dtype = variable.dtype.base_dtype
@@ -257,6 +282,16 @@ class _ScalingGetter:
             tf.convert_to_tensor(self._offset, dtype_hint=dtype), dtype)
         value = tf.convert_to_tensor(variable)  # One read, not two.
         return value + offset * value
+
+
+def _is_parameter(variable):
+    """Whether `variable` is part of theta: trainable and floating.
+
+    Non-trainable variables (batch-norm moving averages, counters) are not
+    parameters, and make_logits() may assign to them, which a scaled copy
+    would not allow.
+    """
+    return variable.dtype.is_floating and getattr(variable, "trainable", True)
 
 
 def _match_dtype_to_value_initializer(kwargs):

@@ -669,6 +669,52 @@ class TfLayersTest(tf.test.TestCase, parameterized.TestCase,
                 self.assertGreater(np.abs(gradient).max(), 0.0, msg=kind)
 
 
+class GraphCollectionsTest(tf.test.TestCase, parameterized.TestCase):
+    """The extra passes leave no second copy of batch-norm updates, weight
+    penalties or summaries in the graph's collections."""
+
+    def _make_logits_with_side_effects(self, inputs, kernel):
+        def make_logits():
+            hidden = tf.compat.v1.layers.dense(
+                tf.constant(inputs), kernel.shape[1],
+                kernel_initializer=tf.compat.v1.constant_initializer(kernel),
+                kernel_regularizer=lambda w: tf.reduce_sum(tf.square(w)))
+            hidden = tf.compat.v1.layers.batch_normalization(
+                hidden, momentum=0.5, training=True)
+            tf.compat.v1.summary.scalar("mean_hidden",
+                                        tf.reduce_mean(hidden))
+            return hidden
+        return make_logits
+
+    @parameterized.parameters(*dfr.METHODS)
+    def test_side_effects_counted_once_and_unperturbed(self, method):
+        rng = np.random.RandomState(3)
+        inputs = rng.randn(8, 4)
+        kernel = rng.randn(4, 3)
+        make_logits = self._make_logits_with_side_effects(inputs, kernel)
+        keys = tf.compat.v1.GraphKeys
+        with tf.Graph().as_default():
+            build_regularizer("standard", make_logits, method=method)
+            update_ops = tf.compat.v1.get_collection(keys.UPDATE_OPS)
+            penalties = tf.compat.v1.get_collection(
+                keys.REGULARIZATION_LOSSES)
+            self.assertLen(update_ops, 2)  # Moving mean and variance.
+            self.assertLen(penalties, 1)
+            self.assertLen(tf.compat.v1.get_collection(keys.SUMMARIES), 1)
+            moving_mean = tf.compat.v1.get_collection(
+                keys.GLOBAL_VARIABLES, f"{SCOPE}/batch_normalization/"
+                "moving_mean")[0]
+            with tf.compat.v1.Session() as session:
+                session.run(tf.compat.v1.global_variables_initializer())
+                penalty, _ = session.run([penalties[0], update_ops])
+                updated_mean = session.run(moving_mean)
+        # Unperturbed: the penalty of the real kernel, and the moving mean
+        # moved halfway (momentum 0.5) from 0 to the batch mean of x @ W.
+        self.assertAllClose(penalty, np.sum(kernel ** 2), rtol=1e-6)
+        self.assertAllClose(updated_mean, 0.5 * (inputs @ kernel).mean(0),
+                            rtol=1e-5, atol=1e-6)
+
+
 class InputConversionTest(tf.test.TestCase, parameterized.TestCase,
                           ToleranceMixin):
     """Labels, batches and initializers in the forms TF1 code passes them."""
