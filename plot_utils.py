@@ -589,9 +589,17 @@ def _lambda_lines(groups):
     lines = []
     for (line_hparams, shape), groups_by_lambda in by_line.items():
         note = _shape_note(shape) if shape_counts[line_hparams] > 1 else ""
-        label = RunGroup(dict(line_hparams), [], note).label
+        label = RunGroup(_label_hparams(line_hparams), [], note).label
         lines.append(LambdaLine(label, groups_by_lambda))
     return lines
+
+
+def _label_hparams(line_hparams):
+    """The line's hparams to show: the method means nothing without a norm."""
+    hparams = dict(line_hparams)
+    if hparams.get("regularization_norm") == "None":
+        hparams.pop("fisher_rao_method", None)
+    return hparams
 
 
 def plot_lambda_sweep(groups):

@@ -365,6 +365,13 @@ class TestFigures:
                    == "-"]
         assert len(fr_line) == 1
         np.testing.assert_array_equal(fr_line[0].get_xdata(), [0.01, 0.1])
+        # The method means nothing without a norm: None's label omits it.
+        labels = [text.get_text() for legend in figure.legends
+                  for text in legend.get_texts()]
+        none_labels = [label for label in labels if "norm=None" in label]
+        assert none_labels and all("method" not in label
+                                   for label in none_labels)
+        assert any("method=forward" in label for label in labels)
 
     def test_lambda_groups_refuse_missing_lambda(self, tmp_path):
         results = make_results()
