@@ -715,6 +715,34 @@ class GraphCollectionsTest(tf.test.TestCase, parameterized.TestCase):
                             rtol=1e-5, atol=1e-6)
 
 
+class RandomnessTest(tf.test.TestCase):
+    """Dropout inside make_logits: "exact" differentiates its own pass."""
+
+    def test_exact_with_dropout_matches_its_own_logits(self):
+        # logits = dropout(x) @ W + b is homogeneous of degree 1 in (W, b),
+        # so along theta_S = (W, b): dz/de = z and
+        # d log softmax_k = z_k - sum_j p_j z_j, whatever the dropout mask.
+        rng = np.random.RandomState(5)
+        inputs = rng.randn(32, 6)
+
+        def make_logits():
+            kernel = tf.compat.v1.get_variable(
+                "kernel", initializer=rng.randn(6, 4))
+            bias = tf.compat.v1.get_variable("bias", initializer=rng.randn(4))
+            dropped = tf.nn.dropout(tf.constant(inputs), rate=0.5)
+            return tf.matmul(dropped, kernel) + bias
+
+        with tf.Graph().as_default():
+            logits, regularizer = build_regularizer(
+                "standard", make_logits, method="exact")
+            logits, regularizer = run((logits, regularizer))
+        probabilities = np.exp(logits - logits.max(-1, keepdims=True))
+        probabilities /= probabilities.sum(-1, keepdims=True)
+        centred = logits - (probabilities * logits).sum(-1, keepdims=True)
+        expected = np.mean(np.sum(probabilities * centred ** 2, -1))
+        self.assertAllClose(regularizer, expected, rtol=1e-10)
+
+
 class InputConversionTest(tf.test.TestCase, parameterized.TestCase,
                           ToleranceMixin):
     """Labels, batches and initializers in the forms TF1 code passes them."""
