@@ -294,9 +294,26 @@ def logits_builder(inputs, parameters, dtype):
     return make_logits
 
 
-def scope_variables():
-    """The MLP's variables in layer order: kernel_0, bias_0, kernel_1..."""
-    return tf.compat.v1.trainable_variables(SCOPE)
+def build_mlp_on_batch(size, dtype):
+    """Builds the batch and the MLP's variables in the current graph.
+
+    Args:
+      size: The MLP and batch.
+      dtype: tf.float32 or tf.float64.
+
+    Returns:
+      `(inputs, labels, make_logits, variables)`: the batch as constants,
+      the `make_logits` of `logits_builder` (to call with reuse, as its
+      variables exist in SCOPE) and the variables in layer order: kernel_0,
+      bias_0, kernel_1...
+    """
+    inputs, labels = (tf.constant(array, dtype)
+                      for array in synthetic_batch(size))
+    make_logits = logits_builder(inputs, initial_parameters(size), dtype)
+    with tf.compat.v1.variable_scope(SCOPE):
+        make_logits()
+    return inputs, labels, make_logits, tf.compat.v1.trainable_variables(
+        SCOPE)
 
 
 def _regularize_every_variable(unused_name):
@@ -420,14 +437,9 @@ def build_train_loop(size, norm, method, steps, num_threads):
     """
     graph = tf.Graph()
     with graph.as_default():
-        inputs, labels = (tf.constant(array, tf.float32)
-                          for array in synthetic_batch(size))
-        make_logits = logits_builder(inputs, initial_parameters(size),
-                                     tf.float32)
-        # A while loop's body cannot create variables: create them here.
-        with tf.compat.v1.variable_scope(SCOPE):
-            make_logits()
-        variables = scope_variables()
+        # A while loop's body cannot create variables: they exist already.
+        _, labels, make_logits, variables = build_mlp_on_batch(
+            size, tf.float32)
         optimizer = tf.compat.v1.train.GradientDescentOptimizer(LEARNING_RATE)
 
         def train_one_step(step):
@@ -562,21 +574,16 @@ def build_value(size, method, calls, num_threads):
     """
     graph = tf.Graph()
     with graph.as_default():
-        inputs, labels = (tf.constant(array, tf.float32)
-                          for array in synthetic_batch(size))
-        make_logits = logits_builder(inputs, initial_parameters(size),
-                                     tf.float32)
+        inputs, labels, make_logits, variables = build_mlp_on_batch(
+            size, tf.float32)
         if method is None:
-            with tf.compat.v1.variable_scope(SCOPE):
-                make_logits()
-            variables = scope_variables()
             value = jacobian_standard_fisher(
                 inputs, list(zip(variables[::2], variables[1::2],
                                  strict=True)),
                 min(JACOBIAN_CHUNK, size.batch))
         else:
             _, value = library_regularizer("fr", method, make_logits, labels,
-                                           reuse=False)
+                                           reuse=True)
         initializer = tf.compat.v1.global_variables_initializer()
     session = start_session(graph, initializer, num_threads)
 
@@ -703,12 +710,7 @@ def library_gradients(size, dtype, num_threads):
     """`{(norm, method): (value, gradients)}` of the library, as arrays."""
     graph = tf.Graph()
     with graph.as_default():
-        inputs, labels = (tf.constant(array, dtype)
-                          for array in synthetic_batch(size))
-        make_logits = logits_builder(inputs, initial_parameters(size), dtype)
-        with tf.compat.v1.variable_scope(SCOPE):
-            make_logits()
-        variables = scope_variables()
+        _, labels, make_logits, variables = build_mlp_on_batch(size, dtype)
         fetches = {}
         for norm in NORMS:
             for method in METHODS:
