@@ -551,6 +551,11 @@ class _Trainer:
         self._results["steps"].append(step)
         self._log(step, values)
         self._summarize(step, values)
+        # The chunks only see the losses of their steps: weights made
+        # non-finite by the last step's update show up here first.
+        if not math.isfinite(values["train_loss"]):
+            raise TrainingDivergedError(step, values["train_loss"],
+                                        self._results)
 
     def _run_chunk(self, step, next_step):
         chunk = self._session.run(self._graph.chunk, {

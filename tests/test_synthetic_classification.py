@@ -326,6 +326,20 @@ class TrainingTest(tf.test.TestCase):
         self.assertLen(error.results["regularizer_loss"], error.step + 1)
         self.assertEqual(error.results["steps"], [0])
 
+    def test_divergence_in_the_last_step_is_reported(self):
+        # The loss of step 0 is finite; the update of that last step makes
+        # the weights overflow, which only the evaluation after it sees.
+        with self.assertRaises(sc.TrainingDivergedError) as caught:
+            self.run_small(train_steps=1, eval_steps=1, learning_rate=1e20)
+        error = caught.exception
+        self.assertEqual(error.step, 1)
+        self.assertIn("step 1:", str(error))
+        self.assertEqual(error.results["steps"], [0, 1])
+        first_loss, last_loss = error.results["train_loss"]
+        self.assertTrue(math.isfinite(first_loss))
+        self.assertFalse(math.isfinite(last_loss))
+        self.assertLen(error.results["regularizer_loss"], 1)
+
     def test_ctrl_c_raises_with_the_results_so_far(self):
         run_chunk = sc._Trainer._run_chunk
         def interrupt_second_chunk(trainer, step, next_step):
