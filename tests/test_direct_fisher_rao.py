@@ -982,6 +982,95 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
                                   scope="empty", reuse=True)
 
 
+class GraphContextTest(tf.test.TestCase, parameterized.TestCase,
+                       ToleranceMixin):
+    """Outer variable scopes and batches of unknown size fed at run time."""
+
+    def _params_and_data(self, batch=6):
+        params = mlp_params([4, 10, 10, 3])
+        inputs, labels = mlp_data(batch, 4, 3)
+        # No unit switches: finite differences are as accurate as on a
+        # smooth model, so every method meets finite_difference_rtol.
+        for offset in (1e-4, -1e-4):
+            self.assertEqual(
+                ref.mlp_activation_switches(params, inputs, offset), 0)
+        return params, inputs, labels
+
+    @parameterized.parameters(*dfr.METHODS)
+    def test_inside_an_outer_variable_scope(self, method):
+        params, inputs, labels = self._params_and_data()
+        seen = set()
+
+        def record(name):
+            seen.add(name)
+            return True
+
+        with tf.Graph().as_default():
+            with tf.compat.v1.variable_scope("outer"):
+                _, regularizers, _ = build_all_kinds(
+                    make_mlp_logits(params, inputs), labels, method,
+                    should_regularize=record)
+                # The caller fetches the real variables back by name.
+                with tf.compat.v1.variable_scope(SCOPE, reuse=True):
+                    kernel = tf.compat.v1.get_variable("layer0/kernel",
+                                                       dtype=tf.float64)
+                with self.assertRaisesRegex(ValueError,
+                                            f"'outer/{SCOPE}'"):
+                    build_regularizer("standard",
+                                      make_mlp_logits(params, inputs))
+            names = [v.op.name for v in tf.compat.v1.trainable_variables()]
+            values, kernel = run((regularizers, kernel))
+        expected_names = [f"outer/{SCOPE}/layer{i}/{part}" for i in range(3)
+                          for part in ("kernel", "bias")]
+        self.assertEqual(names, expected_names)
+        self.assertEqual(seen, set(expected_names))
+        self.assertAllEqual(kernel, params[0][0])
+        for kind in ("standard", "empirical"):
+            self.assertRelativelyClose(
+                values[kind], ref.mlp_regularizer(kind, params, inputs,
+                                                  labels),
+                finite_difference_rtol(method, 1e-4), msg=kind)
+
+    @parameterized.parameters(*dfr.METHODS)
+    def test_placeholders_of_unknown_batch_size(self, method):
+        params, inputs, labels = self._params_and_data()
+        with tf.Graph().as_default():
+            inputs_feed = tf.compat.v1.placeholder(tf.float64, [None, 4])
+            labels_feed = tf.compat.v1.placeholder(tf.float64, [None, 3])
+
+            def make_logits():
+                hidden = inputs_feed
+                for layer, (kernel, bias) in enumerate(params):
+                    hidden = tf.compat.v1.layers.dense(
+                        hidden, kernel.shape[1],
+                        kernel_initializer=tf.compat.v1.constant_initializer(
+                            kernel),
+                        bias_initializer=tf.compat.v1.constant_initializer(
+                            bias),
+                        name=f"layer{layer}")
+                    if layer < len(params) - 1:
+                        hidden = tf.nn.relu(hidden)
+                return hidden
+
+            logits, regularizers, _ = build_all_kinds(
+                make_logits, labels_feed, method)
+            self.assertEqual(logits.shape.as_list(), [None, 3])
+            with tf.compat.v1.Session() as session:
+                session.run(tf.compat.v1.global_variables_initializer())
+                # Two batch sizes through one graph.
+                values = {rows: session.run(regularizers, {
+                    inputs_feed: inputs[:rows], labels_feed: labels[:rows]})
+                    for rows in (2, 6)}
+        for rows, by_kind in values.items():
+            for kind in ("standard", "empirical"):
+                self.assertRelativelyClose(
+                    by_kind[kind],
+                    ref.mlp_regularizer(kind, params, inputs[:rows],
+                                        labels[:rows]),
+                    finite_difference_rtol(method, 1e-4),
+                    msg=f"{kind}, batch {rows}")
+
+
 class TrainingTest(tf.test.TestCase, parameterized.TestCase):
     """optimizer.minimize trains through every method."""
 
