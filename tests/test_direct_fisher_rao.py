@@ -1071,6 +1071,62 @@ class GraphContextTest(tf.test.TestCase, parameterized.TestCase,
                     msg=f"{kind}, batch {rows}")
 
 
+class WhileLoopTest(tf.test.TestCase, parameterized.TestCase,
+                    ToleranceMixin):
+    """Built with reuse=True inside a tf.compat.v1.while_loop body."""
+
+    @parameterized.parameters(*dfr.METHODS)
+    def test_value_in_a_loop_body_equals_the_value_outside(self, method):
+        params = mlp_params([4, 10, 10, 3])
+        inputs, labels = mlp_data(6, 4, 3)
+        make_logits = make_mlp_logits(params, inputs)
+        with tf.Graph().as_default():
+            _, outside, _ = build_all_kinds(make_logits, labels, method)
+
+            def body(step, values):
+                del values  # Overwritten: each step rebuilds them.
+                _, inside, _ = build_all_kinds(make_logits, labels, method,
+                                               reuse=True)
+                return step + 1, [inside[kind] for kind in KINDS]
+
+            zeros = [tf.constant(0.0, tf.float64) for _ in KINDS]
+            _, inside = tf.compat.v1.while_loop(
+                lambda step, values: step < 2, body,
+                [tf.constant(0), zeros])
+            outside, inside = run((outside, inside))
+        for kind, value in zip(KINDS, inside, strict=True):
+            self.assertRelativelyClose(value, outside[kind],
+                                       rounding_rtol(method), msg=kind)
+
+    @parameterized.parameters(*dfr.METHODS)
+    def test_training_steps_in_a_loop_body_lower_the_regularizer(
+            self, method):
+        params = mlp_params([4, 10, 10, 3])
+        inputs, labels = mlp_data(16, 4, 3)
+        make_logits = make_mlp_logits(params, inputs)
+        optimizer = tf.compat.v1.train.GradientDescentOptimizer(0.05)
+        with tf.Graph().as_default():
+            _, before = build_regularizer("empirical", make_logits, labels,
+                                          method)
+
+            def body(step):
+                _, regularizer = build_regularizer(
+                    "empirical", make_logits, labels, method, reuse=True)
+                with tf.control_dependencies(
+                        [optimizer.minimize(regularizer)]):
+                    return step + 1
+
+            loop = tf.compat.v1.while_loop(lambda step: step < 40, body,
+                                           [tf.constant(0)])
+            with tf.compat.v1.Session() as session:
+                session.run(tf.compat.v1.global_variables_initializer())
+                start = session.run(before)
+                session.run(loop)
+                end = session.run(before)
+        self.assertTrue(np.isfinite(end))
+        self.assertLess(end, 0.9 * start)
+
+
 class TrainingTest(tf.test.TestCase, parameterized.TestCase):
     """optimizer.minimize trains through every method."""
 
