@@ -483,13 +483,9 @@ def run_experiment(config, num_threads=None):
     results["hparams"] = dict(config, start_time=start_time.isoformat())
     try:
         training_graph = _TrainingGraph(config)
-        session_config = None
-        if num_threads:
-            session_config = tf.compat.v1.ConfigProto(
-                intra_op_parallelism_threads=num_threads,
-                inter_op_parallelism_threads=num_threads)
-        with tf.compat.v1.Session(graph=training_graph.graph,
-                                  config=session_config) as session:
+        with tf.compat.v1.Session(
+                graph=training_graph.graph,
+                config=session_config(num_threads)) as session:
             session.run(training_graph.initializer)
             _Trainer(training_graph, session, config, results).train()
     except KeyboardInterrupt:
@@ -498,6 +494,20 @@ def run_experiment(config, num_threads=None):
             f"Training interrupted after step "
             f"{len(results['regularizer_loss'])}.", results) from None
     return results
+
+
+def session_config(num_threads):
+    """A session configuration with thread pools of `num_threads`.
+
+    Returns:
+      A `tf.compat.v1.ConfigProto` sizing TensorFlow's intra- and inter-op
+      thread pools, or None (TensorFlow's choice) if `num_threads` is None.
+    """
+    if not num_threads:
+        return None
+    return tf.compat.v1.ConfigProto(
+        intra_op_parallelism_threads=num_threads,
+        inter_op_parallelism_threads=num_threads)
 
 
 def _now():

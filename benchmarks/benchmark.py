@@ -347,12 +347,9 @@ def mean_cross_entropy(labels, logits):
 def start_session(graph, initializer, num_threads):
     """Finalizes `graph`, opens a session on it and runs `initializer`."""
     graph.finalize()
-    config = None
-    if num_threads:
-        config = tf.compat.v1.ConfigProto(
-            intra_op_parallelism_threads=num_threads,
-            inter_op_parallelism_threads=num_threads)
-    session = tf.compat.v1.Session(graph=graph, config=config)
+    session = tf.compat.v1.Session(
+        graph=graph,
+        config=synthetic_classification.session_config(num_threads))
     session.run(initializer)
     return session
 
