@@ -69,8 +69,6 @@ from absl import app, flags, logging  # noqa: E402
 import results_io  # noqa: E402
 import synthetic_classification  # noqa: E402
 
-FLAGS = flags.FLAGS
-
 NO_REGULARIZATION = "None"
 # Keys of a configuration that say where a run writes, not what it computes.
 OUTPUT_KEYS = ("output_dir", "summary_dir")
@@ -383,12 +381,19 @@ def dask_client(scheduler_address, workers):
 def sweep_configs_from_flags():
     """Returns the sweep's configurations from the flags.
 
+    The output and summary directories are made absolute.
+
     Raises:
       app.UsageError: If a configuration is invalid, naming what is wrong.
     """
-    configs = grid_configs(
-        synthetic_classification.config_from_flags(), _NORMS.value,
-        _LAMBDAS.value, _METHODS.value, _SEEDS.value)
+    base_config = synthetic_classification.config_from_flags()
+    # Relative to this process's directory: a worker would resolve a
+    # relative path against its own, where the resuming scan never looks.
+    for key in OUTPUT_KEYS:
+        if base_config[key]:
+            base_config[key] = os.path.abspath(base_config[key])
+    configs = grid_configs(base_config, _NORMS.value, _LAMBDAS.value,
+                           _METHODS.value, _SEEDS.value)
     for config in configs:
         try:
             synthetic_classification.validate_config(config)
@@ -408,7 +413,7 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     configs = sweep_configs_from_flags()
-    output_dir = FLAGS.output_dir
+    output_dir = configs[0]["output_dir"]  # The same for every run.
     pending = pending_configs(configs, output_dir)
     if _PRINT_COMMANDS.value:
         for config in pending:

@@ -394,6 +394,22 @@ class GridTest(tf.test.TestCase):
                  if key not in ("regularization_norm", "fisher_rao_lambda",
                                 "fisher_rao_method", "random_seed")})
 
+    def test_relative_directories_are_made_absolute_for_the_workers(self):
+        # A worker of an existing cluster resolves a relative path against
+        # its own working directory, where the sweep's scan never looks.
+        with flagsaver.flagsaver():
+            FLAGS(["sweep.py", "--output_dir=relative/out",
+                   "--summary_dir=relative/summaries",
+                   "--regularization_norms=None", "--random_seeds=1,2"])
+            configs = sweep.sweep_configs_from_flags()
+        self.assertLen(configs, 2)
+        for config in configs:
+            self.assertEqual(config["output_dir"],
+                             os.path.join(os.getcwd(), "relative", "out"))
+            self.assertEqual(config["summary_dir"],
+                             os.path.join(os.getcwd(), "relative",
+                                          "summaries"))
+
     def test_hparams_match(self):
         config = tiny_config("here", fisher_rao_lambda=1e-3)
         hparams = dict(config, output_dir="elsewhere", summary_dir="s",
