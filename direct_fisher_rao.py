@@ -41,6 +41,7 @@ import contextlib
 import math
 import numbers
 
+import numpy as np
 import tensorflow as tf
 
 __all__ = [
@@ -60,6 +61,14 @@ _PASS_COLLECTIONS = (
     tf.compat.v1.GraphKeys.LOSSES,
     tf.compat.v1.GraphKeys.SUMMARIES,
 )
+
+# Ops through which "exact" mode cannot be trusted: its regularizer is
+# differentiated twice by tf.gradients, and these stop or misstate the
+# gradient (tf.nn.moments, hence batch norm in training mode, uses
+# stop_gradient; the fused batch norm's second derivative is wrong).
+_STOPS_GRADIENT = frozenset({"StopGradient", "PreventGradient"})
+_FUSED_BATCH_NORM = frozenset(
+    {"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"})
 
 # Op types that own a variable; a data path from one of them to the logits
 # means the logits depend on that variable.
@@ -151,7 +160,8 @@ def make_empirical_fisher_regularizer(make_logits, labels, scope_name,
         make_logits, scope_name, should_regularize, perturbation, method,
         reuse, labels=labels)
     with tf.name_scope("empirical_fisher_regularizer"):
-        labels = tf.cast(labels, logits.dtype)
+        labels = _with_run_time_shape_check(tf.cast(labels, logits.dtype),
+                                            logits)
         # CE is linear in the log-probabilities, so is its derivative.
         cross_entropy_derivative = -tf.reduce_sum(
             labels * log_prob_derivative, axis=-1)
@@ -235,8 +245,50 @@ def _exact_derivative(make_logits, scope_name, should_regularize, dtype):
     getter = _ScalingGetter(should_regularize, offset)
     logits = _build_logits(make_logits, scope_name, reuse=True,
                            custom_getter=getter)
+    _check_exact_mode_applies(offset, logits)
     log_probs = tf.nn.log_softmax(logits)
     return getter, logits, log_probs, _jvp(log_probs, offset)
+
+
+def _check_exact_mode_applies(offset, logits):
+    """Raises if ops between the perturbed variables and the logits would
+    make the exact mode's value or gradient wrong."""
+    path = _descendants(offset.op) & _ancestors(logits.op)
+    blockers = sorted(
+        f"{op.name} ({op.type})" for op in path
+        if op.type in _STOPS_GRADIENT
+        or (op.type in _FUSED_BATCH_NORM and op.get_attr("is_training")))
+    if blockers:
+        raise ValueError(
+            f"method='exact' differentiates the network twice with "
+            f"tf.gradients, and these ops between the variables and the "
+            f"logits stop or misstate gradients: {blockers}. They come from "
+            f"tf.stop_gradient, tf.nn.moments or batch normalization in "
+            f"training mode. Use method='central' or 'forward' for this "
+            f"network, or compute batch statistics without stop_gradient.")
+
+
+def _descendants(op):
+    """`op` and every op that consumes its outputs, transitively."""
+    found, stack = set(), [op]
+    while stack:
+        op = stack.pop()
+        if op not in found:
+            found.add(op)
+            stack.extend(consumer for output in op.outputs
+                         for consumer in output.consumers())
+    return found
+
+
+def _ancestors(op):
+    """`op` and every op whose outputs it reads, transitively."""
+    found, stack = set(), [op]
+    while stack:
+        op = stack.pop()
+        if op not in found:
+            found.add(op)
+            stack.extend(tensor.op for tensor in op.inputs)
+    return found
 
 
 def _jvp(output, scalar_input):
@@ -277,11 +329,25 @@ class _ScalingGetter:
             return variable
         self.scaled_names.append(name)
         dtype = variable.dtype.base_dtype
+        _check_step_resolves(self._offset, dtype, name)
         # A Python eps must not pass through float32 on its way to float64.
         offset = tf.cast(
             tf.convert_to_tensor(self._offset, dtype_hint=dtype), dtype)
         value = tf.convert_to_tensor(variable)  # One read, not two.
         return value + offset * value
+
+
+def _check_step_resolves(offset, dtype, name):
+    """Raises if a finite-difference step vanishes in the variable's dtype."""
+    if tf.is_tensor(offset):
+        return  # The exact mode's t, not a step.
+    one = np.ones([], dtype.as_numpy_dtype)
+    if one + np.asarray(offset, dtype.as_numpy_dtype) == one:
+        raise ValueError(
+            f"perturbation {float(abs(offset))!r} is too small for the "
+            f"{dtype.name} variable '{name}': 1 + perturbation rounds to 1, "
+            f"so the finite difference would be exactly 0. Use a larger "
+            f"perturbation (1e-4 suits float32) or method='exact'.")
 
 
 def _is_parameter(variable):
@@ -408,6 +474,21 @@ def _check_labels_shape(labels, logits):
             f"{labels.shape}, logits have shape {logits.shape}.")
 
 
+def _with_run_time_shape_check(labels, logits):
+    """Labels that fail at run time unless their shape is the logits'.
+
+    Without it, labels of static shape [1, k] against logits [None, k] would
+    silently broadcast one label to every example.
+    """
+    if labels.shape.is_fully_defined() and labels.shape == logits.shape:
+        return labels
+    check = tf.debugging.assert_equal(
+        tf.shape(labels), tf.shape(logits),
+        message="labels must have the logits' shape")
+    with tf.control_dependencies([check]):
+        return tf.identity(labels)
+
+
 def _check_all_variables_seen(logits, seen_variables, scope_name):
     """Raises if the logits read trainable variables the getter never saw.
 
@@ -415,7 +496,8 @@ def _check_all_variables_seen(logits, seen_variables, scope_name):
     never perturbed, so the regularizer would silently miss them.
     """
     seen_ops = {variable.op for variable in seen_variables}
-    non_trainable_ops = _non_trainable_variable_ops(logits.graph)
+    non_trainable_ops = _non_trainable_variable_ops(
+        _outermost_graph(logits.graph))
     missed = sorted(
         op.name for op in _variable_ops_feeding(logits)
         if op not in seen_ops and op not in non_trainable_ops)
@@ -431,6 +513,13 @@ def _check_all_variables_seen(logits, seen_variables, scope_name):
             f"get_variable. To leave a variable out on purpose, create it "
             f"there too and reject its name in should_regularize. See the "
             f"README.")
+
+
+def _outermost_graph(graph):
+    """The graph holding the variables of a while-loop body or cond branch."""
+    while getattr(graph, "outer_graph", None) is not None:
+        graph = graph.outer_graph
+    return graph
 
 
 def _non_trainable_variable_ops(graph):
@@ -452,6 +541,20 @@ def _variable_ops_feeding(tensor):
         visited.add(op)
         if op.type in _VARIABLE_OP_TYPES:
             found.add(op)
+        elif op.type == "Placeholder" and hasattr(op.graph, "captures"):
+            # Inside a while-loop body or cond branch, what the body reads
+            # from outside (variables included) enters as a placeholder.
+            captured = _captured_tensor(op)
+            if captured is not None:
+                stack.append(captured.op)
         else:
             stack.extend(tensor.op for tensor in op.inputs)
     return found
+
+
+def _captured_tensor(placeholder):
+    """The outer tensor a function graph's placeholder captures, or None."""
+    for external, internal in placeholder.graph.captures:
+        if internal.op is placeholder:
+            return external
+    return None

@@ -673,46 +673,73 @@ class GraphCollectionsTest(tf.test.TestCase, parameterized.TestCase):
     """The extra passes leave no second copy of batch-norm updates, weight
     penalties or summaries in the graph's collections."""
 
-    def _make_logits_with_side_effects(self, inputs, kernel):
+    def _make_logits(self, inputs, kernel, batch_norm):
         def make_logits():
             hidden = tf.compat.v1.layers.dense(
                 tf.constant(inputs), kernel.shape[1],
                 kernel_initializer=tf.compat.v1.constant_initializer(kernel),
                 kernel_regularizer=lambda w: tf.reduce_sum(tf.square(w)))
-            hidden = tf.compat.v1.layers.batch_normalization(
-                hidden, momentum=0.5, training=True)
+            if batch_norm:
+                hidden = tf.compat.v1.layers.batch_normalization(
+                    hidden, momentum=0.5, training=True)
             tf.compat.v1.summary.scalar("mean_hidden",
                                         tf.reduce_mean(hidden))
             return hidden
         return make_logits
 
-    @parameterized.parameters(*dfr.METHODS)
-    def test_side_effects_counted_once_and_unperturbed(self, method):
+    @parameterized.parameters(("forward", True), ("central", True),
+                              ("exact", False))
+    def test_side_effects_counted_once_and_unperturbed(self, method,
+                                                       batch_norm):
         rng = np.random.RandomState(3)
         inputs = rng.randn(8, 4)
         kernel = rng.randn(4, 3)
-        make_logits = self._make_logits_with_side_effects(inputs, kernel)
+        make_logits = self._make_logits(inputs, kernel, batch_norm)
         keys = tf.compat.v1.GraphKeys
         with tf.Graph().as_default():
             build_regularizer("standard", make_logits, method=method)
             update_ops = tf.compat.v1.get_collection(keys.UPDATE_OPS)
             penalties = tf.compat.v1.get_collection(
                 keys.REGULARIZATION_LOSSES)
-            self.assertLen(update_ops, 2)  # Moving mean and variance.
+            # Moving mean and variance, once.
+            self.assertLen(update_ops, 2 if batch_norm else 0)
             self.assertLen(penalties, 1)
             self.assertLen(tf.compat.v1.get_collection(keys.SUMMARIES), 1)
-            moving_mean = tf.compat.v1.get_collection(
-                keys.GLOBAL_VARIABLES, f"{SCOPE}/batch_normalization/"
-                "moving_mean")[0]
             with tf.compat.v1.Session() as session:
                 session.run(tf.compat.v1.global_variables_initializer())
                 penalty, _ = session.run([penalties[0], update_ops])
-                updated_mean = session.run(moving_mean)
+                if batch_norm:
+                    updated_mean = session.run(tf.compat.v1.get_collection(
+                        keys.GLOBAL_VARIABLES,
+                        f"{SCOPE}/batch_normalization/moving_mean")[0])
         # Unperturbed: the penalty of the real kernel, and the moving mean
         # moved halfway (momentum 0.5) from 0 to the batch mean of x @ W.
         self.assertAllClose(penalty, np.sum(kernel ** 2), rtol=1e-6)
-        self.assertAllClose(updated_mean, 0.5 * (inputs @ kernel).mean(0),
-                            rtol=1e-5, atol=1e-6)
+        if batch_norm:
+            self.assertAllClose(updated_mean, 0.5 * (inputs @ kernel).mean(0),
+                                rtol=1e-5, atol=1e-6)
+
+
+class ExactModeLimitsTest(tf.test.TestCase, parameterized.TestCase):
+    """Ops whose gradient exact mode cannot go through are refused."""
+
+    @parameterized.named_parameters(
+        ("moments", lambda h: h / tf.sqrt(tf.nn.moments(h, [0])[1] + 1.0)),
+        ("stop_gradient", lambda h: tf.stop_gradient(h) + 0.1 * h),
+        ("batch_norm", lambda h: tf.compat.v1.layers.batch_normalization(
+            h, training=True)))
+    def test_exact_refuses_ops_that_stop_gradients(self, transform):
+        inputs = np.random.RandomState(4).randn(8, 4)
+
+        def make_logits():
+            kernel = tf.compat.v1.get_variable("kernel", [4, 3], tf.float64)
+            return transform(tf.matmul(inputs, kernel))
+
+        with tf.Graph().as_default():
+            with self.assertRaisesRegex(ValueError, "method='central'"):
+                build_regularizer("standard", make_logits, method="exact")
+        with tf.Graph().as_default():  # The finite differences accept them.
+            build_regularizer("standard", make_logits, method="forward")
 
 
 class RandomnessTest(tf.test.TestCase):
@@ -849,6 +876,60 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
                 build_regularizer(kind, make_trig_logits(), TRIG_LABELS,
                                   method, perturbation)
         self.assertIn(repr(perturbation), str(caught.exception))
+
+    @parameterized.parameters("forward", "central")
+    def test_perturbation_below_float32_resolution(self, method):
+        def make_logits():
+            kernel = tf.compat.v1.get_variable("kernel", [4, 3])  # float32
+            return tf.matmul(np.ones([2, 4], np.float32), kernel)
+
+        with tf.Graph().as_default():
+            with self.assertRaisesRegex(ValueError, "1e-08.*float32"):
+                build_regularizer("standard", make_logits, method=method,
+                                  perturbation=1e-8)
+
+    def test_labels_checked_at_run_time_when_batch_is_unknown(self):
+        def make_logits():
+            return tf.matmul(inputs, tf.compat.v1.get_variable(
+                "kernel", [4, 3], tf.float64))
+
+        with tf.Graph().as_default() as graph:
+            inputs = tf.compat.v1.placeholder(tf.float64, [None, 4])
+            # Static [1, 3] fits [None, 3]; one label must not be broadcast.
+            _, regularizer = build_regularizer(
+                "empirical", make_logits, labels=[[1.0, 0.0, 0.0]])
+            with tf.compat.v1.Session(graph=graph) as session:
+                session.run(tf.compat.v1.global_variables_initializer())
+                session.run(regularizer, {inputs: np.ones([1, 4])})
+                with self.assertRaisesRegex(
+                        tf.errors.InvalidArgumentError, "labels must have"):
+                    session.run(regularizer, {inputs: np.ones([5, 4])})
+
+    @parameterized.parameters(*dfr.METHODS)
+    def test_silent_zero_trap_inside_while_loop(self, method):
+        inputs = np.ones([2, 4])
+
+        def make_logits():
+            return tf.matmul(inputs, tf.compat.v1.get_variable(
+                "kernel", [4, 3], tf.float64))
+
+        def make_logits_reading_outside():
+            return make_logits() + outside
+
+        with tf.Graph().as_default():
+            outside = tf.compat.v1.get_variable("outside", [3], tf.float64)
+            build_regularizer("standard", make_logits, method=method)
+
+            def body(step, total):
+                _, regularizer = build_regularizer(
+                    "standard", make_logits_reading_outside, method=method,
+                    reuse=True)
+                return step + 1, total + regularizer
+
+            with self.assertRaisesRegex(ValueError, "outside"):
+                tf.compat.v1.while_loop(
+                    lambda step, total: step < 2, body,
+                    [0, tf.constant(0.0, tf.float64)])
 
     @parameterized.parameters("standard", "empirical")
     def test_unknown_method_lists_the_allowed_ones(self, kind):
