@@ -324,6 +324,11 @@ class _ScalingGetter:
         # TF passes the real getter as the keyword argument `getter`.
         _match_dtype_to_value_initializer(kwargs)
         variable = getter(name, *args, **kwargs)
+        if not hasattr(variable, "op"):
+            raise TypeError(
+                f"Variable '{name}' is a {type(variable).__name__}; the "
+                f"Fisher-Rao regularizer supports plain variables only "
+                f"(create it without a partitioner).")
         self.seen_variables.append(variable)
         if not (_is_parameter(variable) and self._should_regularize(name)):
             return variable

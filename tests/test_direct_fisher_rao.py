@@ -877,6 +877,17 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
                                   method, perturbation)
         self.assertIn(repr(perturbation), str(caught.exception))
 
+    def test_partitioned_variable_refused(self):
+        def make_logits():
+            kernel = tf.compat.v1.get_variable(
+                "kernel", [4, 3], tf.float64,
+                partitioner=tf.compat.v1.fixed_size_partitioner(2))
+            return tf.matmul(np.ones([2, 4]), kernel)
+
+        with tf.Graph().as_default():
+            with self.assertRaisesRegex(TypeError, "partitioner"):
+                build_regularizer("standard", make_logits)
+
     @parameterized.parameters("forward", "central")
     def test_perturbation_below_float32_resolution(self, method):
         def make_logits():
