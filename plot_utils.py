@@ -173,7 +173,15 @@ def load_data_for_pattern(pattern, data_dir):
 
 
 def _check_trajectories(results):
-    """Raises ValueError unless the trajectories are usable numbers."""
+    """Raises ValueError unless the results can be grouped and plotted.
+
+    Hparams must be single values (they are the keys of the groups), the
+    trajectories numbers or nulls, one per recorded step where evaluated.
+    """
+    nested = sorted(name for name, value in results["hparams"].items()
+                    if isinstance(value, (list, dict)))
+    if nested:
+        raise ValueError(f"'hparams' {nested} are not single values.")
     for key in results_io.TRAJECTORY_KEYS:
         values = results[key]
         if not all(value is None or (isinstance(value, (int, float))

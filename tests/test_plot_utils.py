@@ -178,13 +178,16 @@ class TestLoading:
         uneven = make_results(seed=2)
         uneven["test_loss"] = uneven["test_loss"][:-1]
         results_io.write_json_atomically(uneven, str(tmp_path), "uneven")
+        nested = make_results(seed=3)
+        nested["hparams"]["fisher_rao_lambda"] = [0.1]
+        results_io.write_json_atomically(nested, str(tmp_path), "nested")
         with caplog.at_level(logging.WARNING):
             runs = plot_utils.load_runs(r"\.json$", str(tmp_path))
         assert [run.name for run in runs] == ["good.json"]
         warnings = [record.getMessage() for record in caplog.records
                     if record.levelno == logging.WARNING]
-        bad_names = ["missing-keys.json", "nan.json", "notes.json",
-                     "truncated.json", "uneven.json"]
+        bad_names = ["missing-keys.json", "nan.json", "nested.json",
+                     "notes.json", "truncated.json", "uneven.json"]
         assert len(warnings) == len(bad_names)
         for name, message in zip(bad_names, sorted(warnings), strict=True):
             assert name in message and "\n" not in message
