@@ -319,6 +319,16 @@ class LocalClusterSweepTest(SweepTestCase):
         runs = plot_utils.load_runs(r"\.json$", self.output_dir)
         figure = plot_utils.plot_lambda_sweep(
             plot_utils.lambda_sweep_groups(runs))
+        # Text alone has many colours: check that the grid's points are
+        # drawn. In each panel, None and fr at lambda 0; fr at 0.01 on the
+        # log axis, where None (lambda 0 only) is a dotted reference.
+        for subfigure in figure.subfigs:
+            zero_axes, log_axes = subfigure.axes
+            self.assertLen(zero_axes.containers, 2)
+            (positive,) = log_axes.containers
+            self.assertAllEqual(positive.lines[0].get_xdata(), [0.01])
+            self.assertIn(":", [line.get_linestyle()
+                                for line in log_axes.lines])
         path = os.path.join(self.create_tempdir().full_path, "lambda.png")
         plot_utils.save_figure(figure, path)
         plt.close(figure)
