@@ -75,6 +75,10 @@ OUTPUT_KEYS = ("output_dir", "summary_dir")
 # Keys that do not change a run without the regularizer.
 KEYS_UNUSED_WITHOUT_REGULARIZER = ("fisher_rao_lambda", "fisher_rao_method")
 DIVERGED_SUBDIRECTORY = "diverged"
+# Training flags the grid sets, and the sweep's flags that list their values.
+SWEPT_FLAGS = {"regularization_norm": "regularization_norms",
+               "fisher_rao_lambda": "fisher_rao_lambdas",
+               "random_seed": "random_seeds"}
 
 _NORMS = flags.DEFINE_list(
     "regularization_norms", [NO_REGULARIZATION, "fr", "fre"],
@@ -384,8 +388,13 @@ def sweep_configs_from_flags():
     The output and summary directories are made absolute.
 
     Raises:
-      app.UsageError: If a configuration is invalid, naming what is wrong.
+      app.UsageError: If a configuration is invalid, naming what is wrong,
+        or a flag the grid sets is given (the grid would override it).
     """
+    for flag, plural in SWEPT_FLAGS.items():
+        if flags.FLAGS[flag].present:
+            raise app.UsageError(f"--{flag} is set by the grid; give its "
+                                 f"values with --{plural}.")
     base_config = synthetic_classification.config_from_flags()
     # Relative to this process's directory: a worker would resolve a
     # relative path against its own, where the resuming scan never looks.

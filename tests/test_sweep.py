@@ -35,7 +35,7 @@ import distributed
 import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
-from absl import flags
+from absl import app, flags
 from absl.testing import flagsaver
 
 import plot_utils
@@ -419,6 +419,19 @@ class GridTest(tf.test.TestCase):
             self.assertEqual(config["summary_dir"],
                              os.path.join(os.getcwd(), "relative",
                                           "summaries"))
+
+    def test_a_swept_flag_given_singly_is_refused(self):
+        # The grid would silently override it.
+        for flag, plural in (("random_seed", "random_seeds"),
+                             ("fisher_rao_lambda", "fisher_rao_lambdas"),
+                             ("regularization_norm", "regularization_norms")):
+            value = {"random_seed": "7", "fisher_rao_lambda": "0.5",
+                     "regularization_norm": "fre"}[flag]
+            with self.subTest(flag=flag), flagsaver.flagsaver():
+                FLAGS(["sweep.py", f"--{flag}={value}"])
+                with self.assertRaisesRegex(
+                        app.UsageError, f"--{flag}.*--{plural}"):
+                    sweep.sweep_configs_from_flags()
 
     def test_hparams_match(self):
         config = tiny_config("here", fisher_rao_lambda=1e-3)
