@@ -781,8 +781,8 @@ def gradient_error_rows(settings):
             for method in METHODS:
                 value, gradient = library[(norm, method)]
                 value_error = abs(value - reference_value) / reference_value
-                switched = (f"; {switches[method]} units switch"
-                            if method in switches else "")
+                switched = (f"; {switches[method]} (example, unit) pairs "
+                            f"switch" if method in switches else "")
                 rows.append(make_row(
                     f"gradient_error/{dtype.name}/{norm}/{method}",
                     f"{where}, {dtype.name}: {norm} {method} gradient vs "

@@ -222,10 +222,12 @@ def is_complete(results):
     """Tells whether `results` were evaluated after the last training step.
 
     The training script evaluates after its last step, at step train_steps;
-    the partial results of a diverged or interrupted run stop before.
+    the partial results of a diverged or interrupted run stop before, or end
+    on a non-finite (null) training loss.
     """
-    steps = results["steps"]
-    return bool(steps) and steps[-1] == results["hparams"].get("train_steps")
+    steps, train_loss = results["steps"], results["train_loss"]
+    return (bool(steps) and steps[-1] == results["hparams"].get("train_steps")
+            and bool(train_loss) and train_loss[-1] is not None)
 
 
 def finished_hparams(output_dir):

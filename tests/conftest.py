@@ -20,3 +20,10 @@ import tensorflow as tf  # noqa: E402  (after the environment is set)
 # tf.test.TestCase's deprecated `test_session` helper is not a test; without
 # this, pytest collects it in every TestCase and reports it as skipped.
 tf.test.TestCase.test_session.__test__ = False
+
+from absl import flags  # noqa: E402
+
+# absl's TestCase helpers (create_tempdir, get_temp_dir) read flags; under
+# pytest nothing parses them, so a test run on its own would fail.
+if not flags.FLAGS.is_parsed():
+    flags.FLAGS.mark_as_parsed()

@@ -11,9 +11,9 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests of benchmarks/benchmark.py: its helpers, and a --smoke run.
+"""Tests of benchmarks/benchmark.py: its helpers, and a --quick run.
 
-No timing is asserted: the smoke run only has to complete and write every
+No timing is asserted: the quick run only has to complete and write every
 row as strict JSON.
 """
 
@@ -69,13 +69,14 @@ def _run_benchmark(*arguments):
 
 class SmokeRunTest(tf.test.TestCase):
 
-    def test_smoke_run_writes_every_row_as_strict_json(self):
+    def test_quick_run_writes_every_row_as_strict_json(self):
+        # Issue 6: the benchmark runs in --quick mode in the test suite.
         path = os.path.join(self.get_temp_dir(), "rows.json")
-        completed = _run_benchmark("--smoke", f"--json={path}")
+        completed = _run_benchmark("--quick", f"--json={path}")
         self.assertEqual(completed.returncode, 0, completed.stderr[-3000:])
         with open(path) as rows_file:
             data = json.load(rows_file, parse_constant=_reject_constant)
-        self.assertEqual(data["mode"], "smoke")
+        self.assertEqual(data["mode"], "quick")
         for key in ("nproc", "cpu_model", "tensorflow", "date", "command"):
             self.assertIn(key, data["machine"])
         rows = data["rows"]
@@ -99,8 +100,11 @@ class SmokeRunTest(tf.test.TestCase):
                 operator, bound = row["target"].split(" ")
                 self.assertIn(operator, ("<=", ">="))
                 self.assertGreater(float(bound), 0.0)
-            # --smoke judges no target.
-            self.assertIsNone(row["met"], row["name"])
+            # Judged where there is a target; no timing is asserted.
+            if row["target"] is None:
+                self.assertIsNone(row["met"], row["name"])
+            else:
+                self.assertIsInstance(row["met"], bool, row["name"])
         # The Markdown table: two header lines and one line per row.
         table = [line for line in completed.stdout.splitlines()
                  if line.startswith("| ")]

@@ -464,15 +464,18 @@ class GridTest(tf.test.TestCase):
                    for seed in (1, 2, 3)]
         last_step = configs[0]["train_steps"]
 
-        def write(config, steps):
+        def write(config, steps, final_train_loss=0.5):
             results = {key: [0.5] * len(steps)
                        for key in results_io.TRAJECTORY_KEYS}
             results["steps"] = steps
+            results["train_loss"][-1] = final_train_loss
             results["hparams"] = dict(config, start_time="2026")
             results_io.write_json_atomically(results, directory, "run")
 
         write(configs[0], [0, 100, last_step])
         write(configs[1], [0, 100])  # Stopped early: not finished.
+        # Diverged in the last step: evaluated at train_steps, loss null.
+        write(configs[2], [0, 100, last_step], final_train_loss=None)
         with open(os.path.join(directory, "broken.json"), "w") as broken:
             broken.write('{"hparams": NaN}')
 
