@@ -334,7 +334,8 @@ def _dense(inputs, units, name, seed):
     return tf.matmul(inputs, kernel) + bias
 
 
-def _regularize_every_variable(unused_name):
+def regularize_every_variable(unused_name):
+    """The `should_regularize` of the experiment: theta_S is all of theta."""
     return True
 
 
@@ -352,18 +353,19 @@ def batch_logits_and_regularizer(inputs, labels, config):
     norm, method = config["regularization_norm"], config["fisher_rao_method"]
     if norm == "fr":
         return direct_fisher_rao.make_standard_fisher_regularizer(
-            make_batch_logits, MODEL_SCOPE, _regularize_every_variable,
+            make_batch_logits, MODEL_SCOPE, regularize_every_variable,
             PERTURBATION, config["differentiate_probability"], method,
             reuse=True)
     if norm == "fre":
         return direct_fisher_rao.make_empirical_fisher_regularizer(
-            make_batch_logits, labels, MODEL_SCOPE, _regularize_every_variable,
+            make_batch_logits, labels, MODEL_SCOPE, regularize_every_variable,
             PERTURBATION, method, reuse=True)
     with tf.compat.v1.variable_scope(MODEL_SCOPE, reuse=True):
         return make_batch_logits(), tf.constant(0.0)
 
 
-def _mean_cross_entropy(labels, logits):
+def mean_cross_entropy(labels, logits):
+    """Softmax cross-entropy averaged over the batch (no regularizer)."""
     return tf.reduce_mean(
         tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits))
 
@@ -413,7 +415,7 @@ class _TrainingGraph:
         self.evaluation = {}
         for split, rows in (("train", slice(None, train_size)),
                             ("test", slice(train_size, None))):
-            self.evaluation[f"{split}_loss"] = _mean_cross_entropy(
+            self.evaluation[f"{split}_loss"] = mean_cross_entropy(
                 labels[rows], logits[rows])
             self.evaluation[f"{split}_accuracy"] = _accuracy(
                 labels[rows], logits[rows])
@@ -438,7 +440,7 @@ class _TrainingGraph:
             batch_labels = tf.gather(self._train_labels, rows)
             logits, regularizer = batch_logits_and_regularizer(
                 tf.gather(self._train_inputs, rows), batch_labels, config)
-            loss = _mean_cross_entropy(batch_labels, logits)
+            loss = mean_cross_entropy(batch_labels, logits)
             if lambda_:  # Else no gradient flows through the regularizer.
                 loss += lambda_ * regularizer
             # Nothing in the loop orders the reads of the variables (e.g. the

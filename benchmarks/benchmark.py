@@ -316,8 +316,9 @@ def build_mlp_on_batch(size, dtype):
         SCOPE)
 
 
-def _regularize_every_variable(unused_name):
-    return True
+# The training script's own, so that both build the same loss.
+mean_cross_entropy = synthetic_classification.mean_cross_entropy
+regularize_every_variable = synthetic_classification.regularize_every_variable
 
 
 def library_regularizer(norm, method, make_logits, labels, reuse):
@@ -332,16 +333,11 @@ def library_regularizer(norm, method, make_logits, labels, reuse):
     """
     if norm == "fr":
         return direct_fisher_rao.make_standard_fisher_regularizer(
-            make_logits, SCOPE, _regularize_every_variable, PERTURBATION,
+            make_logits, SCOPE, regularize_every_variable, PERTURBATION,
             True, method, reuse=reuse)
     return direct_fisher_rao.make_empirical_fisher_regularizer(
-        make_logits, labels, SCOPE, _regularize_every_variable, PERTURBATION,
+        make_logits, labels, SCOPE, regularize_every_variable, PERTURBATION,
         method, reuse=reuse)
-
-
-def mean_cross_entropy(labels, logits):
-    return tf.reduce_mean(
-        tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
 def start_session(graph, initializer, num_threads):
