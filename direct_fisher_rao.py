@@ -281,13 +281,21 @@ def _descendants(op):
 
 
 def _ancestors(op):
-    """`op` and every op whose outputs it reads, transitively."""
+    """`op` and every op whose outputs it reads, transitively.
+
+    Inside a while-loop body or cond branch, what the body reads from outside
+    (variables included) enters as a placeholder: the walk follows it out.
+    """
     found, stack = set(), [op]
     while stack:
         op = stack.pop()
-        if op not in found:
-            found.add(op)
-            stack.extend(tensor.op for tensor in op.inputs)
+        if op in found:
+            continue
+        found.add(op)
+        captured = _captured_tensor(op)
+        if captured is not None:
+            stack.append(captured.op)
+        stack.extend(tensor.op for tensor in op.inputs)
     return found
 
 
@@ -537,29 +545,16 @@ def _non_trainable_variable_ops(graph):
 
 
 def _variable_ops_feeding(tensor):
-    """The variable-owning ops on a data path to `tensor` in its graph."""
-    found, visited, stack = set(), set(), [tensor.op]
-    while stack:
-        op = stack.pop()
-        if op in visited:
-            continue
-        visited.add(op)
-        if op.type in _VARIABLE_OP_TYPES:
-            found.add(op)
-        elif op.type == "Placeholder" and hasattr(op.graph, "captures"):
-            # Inside a while-loop body or cond branch, what the body reads
-            # from outside (variables included) enters as a placeholder.
-            captured = _captured_tensor(op)
-            if captured is not None:
-                stack.append(captured.op)
-        else:
-            stack.extend(tensor.op for tensor in op.inputs)
-    return found
+    """The variable-owning ops on a data path to `tensor`."""
+    return {op for op in _ancestors(tensor.op)
+            if op.type in _VARIABLE_OP_TYPES}
 
 
-def _captured_tensor(placeholder):
+def _captured_tensor(op):
     """The outer tensor a function graph's placeholder captures, or None."""
-    for external, internal in placeholder.graph.captures:
-        if internal.op is placeholder:
+    if op.type != "Placeholder" or not hasattr(op.graph, "captures"):
+        return None
+    for external, internal in op.graph.captures:
+        if internal.op is op:
             return external
     return None
