@@ -69,6 +69,11 @@ def mlp_data(batch, num_inputs, num_classes, seed=MLP_SEED):
     return inputs, labels
 
 
+def small_mlp(batch=6):
+    """A 4-10-10-3 biased ReLU MLP's parameters, inputs and labels."""
+    return (mlp_params([4, 10, 10, 3]),) + mlp_data(batch, 4, 3)
+
+
 def flatten(params):
     return [array for pair in params for array in pair]
 
@@ -426,8 +431,7 @@ class ReluNetworkTest(tf.test.TestCase, parameterized.TestCase,
     @parameterized.parameters(*dfr.METHODS)
     def test_selected_subset_matches_reference(self, method):
         # Kernels only: biases are left out of theta_S.
-        params = mlp_params([4, 10, 10, 3])
-        inputs, labels = mlp_data(6, 4, 3)
+        params, inputs, labels = small_mlp()
         selected = [(True, False)] * len(params)
         eps = 1e-4
         # No unit switches in either pass, so finite differences are as
@@ -522,8 +526,7 @@ class BatchAndShapeTest(tf.test.TestCase, parameterized.TestCase,
 
     @parameterized.parameters(*dfr.METHODS)
     def test_batch_is_size_weighted_mean_of_its_parts(self, method):
-        params = mlp_params([4, 10, 10, 3])
-        inputs, labels = mlp_data(6, 4, 3)
+        params, inputs, labels = small_mlp()
         parts = {"whole": slice(0, 6), "first": slice(0, 2),
                  "rest": slice(2, 6)}
         results = {}
@@ -623,8 +626,7 @@ class TfLayersTest(tf.test.TestCase, parameterized.TestCase,
 
     @parameterized.parameters(*dfr.METHODS)
     def test_dense_layers_are_all_captured(self, method):
-        params = mlp_params([4, 10, 10, 3])
-        inputs, labels = mlp_data(6, 4, 3)
+        params, inputs, labels = small_mlp()
 
         def make_logits():
             hidden = tf.constant(inputs)
@@ -1079,8 +1081,7 @@ class GraphContextTest(tf.test.TestCase, parameterized.TestCase,
     """Outer variable scopes and batches of unknown size fed at run time."""
 
     def _params_and_data(self, batch=6):
-        params = mlp_params([4, 10, 10, 3])
-        inputs, labels = mlp_data(batch, 4, 3)
+        params, inputs, labels = small_mlp(batch)
         # No unit switches: finite differences are as accurate as on a
         # smooth model, so every method meets finite_difference_rtol.
         for offset in (1e-4, -1e-4):
@@ -1169,8 +1170,7 @@ class WhileLoopTest(tf.test.TestCase, parameterized.TestCase,
 
     @parameterized.parameters(*dfr.METHODS)
     def test_value_in_a_loop_body_equals_the_value_outside(self, method):
-        params = mlp_params([4, 10, 10, 3])
-        inputs, labels = mlp_data(6, 4, 3)
+        params, inputs, labels = small_mlp()
         make_logits = make_mlp_logits(params, inputs)
         with tf.Graph().as_default():
             _, outside, _ = build_all_kinds(make_logits, labels, method)
@@ -1193,8 +1193,7 @@ class WhileLoopTest(tf.test.TestCase, parameterized.TestCase,
     @parameterized.parameters(*dfr.METHODS)
     def test_training_steps_in_a_loop_body_lower_the_regularizer(
             self, method):
-        params = mlp_params([4, 10, 10, 3])
-        inputs, labels = mlp_data(16, 4, 3)
+        params, inputs, labels = small_mlp(16)
         make_logits = make_mlp_logits(params, inputs)
         optimizer = tf.compat.v1.train.GradientDescentOptimizer(0.05)
         with tf.Graph().as_default():
@@ -1224,8 +1223,7 @@ class TrainingTest(tf.test.TestCase, parameterized.TestCase):
 
     def _train(self, kind, method, objective, steps=40):
         """Returns the objective and regularizer at every step."""
-        params = mlp_params([4, 10, 10, 3])
-        inputs, labels = mlp_data(16, 4, 3)
+        params, inputs, labels = small_mlp(16)
         with tf.Graph().as_default():
             logits, regularizer = build_regularizer(
                 kind, make_mlp_logits(params, inputs), labels, method)
