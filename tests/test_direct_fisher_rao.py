@@ -175,6 +175,19 @@ def values_and_gradients(regularizers, variables):
     return run(fetches)
 
 
+def mlp_results_per_method(params, inputs, labels, methods, perturbation):
+    """`{method: values_and_gradients(...)}` for an MLP, one set of variables.
+    """
+    results = {}
+    with tf.Graph().as_default():
+        for index, method in enumerate(methods):
+            _, regularizers, variables = build_all_kinds(
+                make_mlp_logits(params, inputs), labels, method, perturbation,
+                reuse=index > 0)
+            results[method] = values_and_gradients(regularizers, variables)
+    return results
+
+
 def run(fetches):
     with tf.compat.v1.Session() as session:
         session.run(tf.compat.v1.global_variables_initializer())
@@ -475,14 +488,8 @@ class ReluNetworkTest(tf.test.TestCase, parameterized.TestCase,
         for offset in (eps, -eps):
             self.assertGreaterEqual(
                 ref.mlp_activation_switches(params, inputs, offset), 1)
-        results = {}
-        with tf.Graph().as_default():
-            for index, method in enumerate(dfr.METHODS):
-                _, regularizers, variables = build_all_kinds(
-                    make_mlp_logits(params, inputs), labels, method, eps,
-                    reuse=index > 0)
-                results[method] = values_and_gradients(regularizers,
-                                                       variables)
+        results = mlp_results_per_method(params, inputs, labels, dfr.METHODS,
+                                         eps)
         for kind in KINDS:
             value, gradients = expected[kind]
             exact_error = gradients_relative_error(
@@ -505,14 +512,8 @@ class ReluNetworkTest(tf.test.TestCase, parameterized.TestCase,
         params = [(kernel, np.zeros_like(bias)) for kernel, bias in params]
         self.assertEqual(
             ref.mlp_activation_switches(params, inputs, eps), 0)
-        results = {}
-        with tf.Graph().as_default():
-            for index, method in enumerate(("exact", "forward")):
-                _, regularizers, variables = build_all_kinds(
-                    make_mlp_logits(params, inputs), labels, method, eps,
-                    reuse=index > 0)
-                results[method] = values_and_gradients(regularizers,
-                                                       variables)
+        results = mlp_results_per_method(params, inputs, labels,
+                                         ("exact", "forward"), eps)
         for kind in KINDS:
             self.assertLess(
                 gradients_relative_error(results["forward"][kind][1],
