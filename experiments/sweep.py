@@ -420,26 +420,42 @@ def _log_failures(failures):
                           failure.config))
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    configs = sweep_configs_from_flags()
+def run_sweep(configs, scheduler_address="", workers=1):
+    """Runs every configuration without a finished results file, on Dask.
+
+    Args:
+      configs: Run configurations, all with the same absolute output_dir.
+      scheduler_address: Address of a running scheduler; empty for an
+        embedded local cluster.
+      workers: Worker processes of the embedded cluster.
+
+    Returns:
+      A SweepOutcome of the runs it started (none if all had finished).
+    """
     output_dir = configs[0]["output_dir"]  # The same for every run.
     pending = pending_configs(configs, output_dir)
-    if _PRINT_COMMANDS.value:
-        for config in pending:
-            print(synthetic_classification.command_for_config(config))
-        return 0
     logging.info("%d configurations, %d already finished in %s, %d to run.",
                  len(configs), len(configs) - len(pending), output_dir,
                  len(pending))
     if not pending:
-        return 0
-    with dask_client(_SCHEDULER_ADDRESS.value, _WORKERS.value) as client:
+        return SweepOutcome([], [])
+    with dask_client(scheduler_address, workers) as client:
         outcome = run_configs(client, pending)
     _log_failures(outcome.failures)
     logging.info("Sweep finished: %d runs written, %d failed.",
                  len(outcome.paths), len(outcome.failures))
+    return outcome
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    configs = sweep_configs_from_flags()
+    if _PRINT_COMMANDS.value:
+        for config in pending_configs(configs, configs[0]["output_dir"]):
+            print(synthetic_classification.command_for_config(config))
+        return 0
+    outcome = run_sweep(configs, _SCHEDULER_ADDRESS.value, _WORKERS.value)
     return 1 if outcome.failures else 0
 
 
