@@ -16,26 +16,55 @@
 A results file is strict JSON (no NaN or Infinity tokens; a non-finite number
 is written as null) holding one training run:
 
-  {"hparams": {...}, "steps": [...], "train_loss": [...],
-   "train_accuracy": [...], "test_loss": [...], "test_accuracy": [...],
-   "regularizer_loss": [...]}
+  {"hparams": {...}, "steps": [...],
+   "train_loss": [...], "train_accuracy": [...], "validation_loss": [...],
+   "validation_accuracy": [...], "test_loss": [...], "test_accuracy": [...],
+   "fisher_rao_norm": [...], ..., "margin": [...],   (one per evaluation)
+   "regularizer_loss": [...],                         (one per step)
+   "stopped_at_step": null, "checkpoint": "...", "num_parameters": 0}
 
 Files are written atomically and never replace an existing file, so a reader
-never sees half a file and no run overwrites another.
+never sees half a file and no run overwrites another; a run's checkpoint
+directory `<name>.ckpt/` appears whole, before its results file, under the
+same name. Temporaries are named `.tmp-<host>-<pid>-...`, so that a later
+writer on the same host can remove those whose process is gone (a kill in
+mid-write).
 """
 
+import errno
 import json
 import math
 import os
+import re
+import shutil
+import socket
 import tempfile
 
 import numpy as np
 
 DEFAULT_RESULTS_DIR = os.path.join(tempfile.gettempdir(), "fisher_rao_results")
 
-TRAJECTORY_KEYS = ("steps", "train_loss", "train_accuracy", "test_loss",
-                   "test_accuracy", "regularizer_loss")
-RESULTS_KEYS = ("hparams",) + TRAJECTORY_KEYS
+LOSS_KEYS = ("train_loss", "train_accuracy", "validation_loss",
+             "validation_accuracy", "test_loss", "test_accuracy")
+# The complexity measures of complexity_measures.MEASURES.
+MEASURE_KEYS = ("fisher_rao_norm", "empirical_fisher_rao_norm", "l2_norm",
+                "spectral_product", "path_norm", "margin")
+# Recorded once per entry of "steps".
+EVALUATED_KEYS = LOSS_KEYS + MEASURE_KEYS
+TRAJECTORY_KEYS = ("steps",) + EVALUATED_KEYS + ("regularizer_loss",)
+RESULTS_KEYS = (("hparams",) + TRAJECTORY_KEYS
+                + ("stopped_at_step", "checkpoint", "num_parameters"))
+CHECKPOINT_SUFFIX = ".ckpt"
+# The checkpoint's prefix inside its directory.
+CHECKPOINT_NAME = "model"
+
+_TEMPORARY_PREFIX = ".tmp-"
+_TEMPORARY_NAME = re.compile(
+    r"^\.tmp-(?P<host>.+)-(?P<pid>\d+)-[a-z0-9_]+(\.json|\.ckpt|\.probe)$")
+
+
+class UnwritableDirectoryError(ValueError):
+    """A directory results should go to cannot be created or written."""
 
 
 def to_strict_json_value(value):
@@ -50,6 +79,79 @@ def to_strict_json_value(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def ensure_writable_directory(path, what="directory"):
+    """Creates `path` if missing and proves a file can be written in it.
+
+    Args:
+      path: The directory.
+      what: How to name it in an error, e.g. "--output_dir".
+
+    Raises:
+      UnwritableDirectoryError: One line naming `what`, the path and the
+        reason.
+    """
+    try:
+        os.makedirs(path, exist_ok=True)
+    except FileExistsError:
+        raise UnwritableDirectoryError(
+            f"{what}={path} is a file, not a directory.") from None
+    except OSError as error:
+        raise UnwritableDirectoryError(
+            f"{what}={path} cannot be created: "
+            f"{_reason(error, path)}.") from None
+    try:
+        descriptor, probe = tempfile.mkstemp(
+            dir=path, prefix=_temporary_prefix(), suffix=".probe")
+    except OSError as error:
+        raise UnwritableDirectoryError(
+            f"{what}={path} is not writable: "
+            f"{_reason(error, path)}.") from None
+    os.close(descriptor)
+    os.unlink(probe)
+
+
+def _reason(error, path):
+    if isinstance(error, NotADirectoryError):
+        return "a part of the path is a file"
+    return error.strerror or str(error)
+
+
+def remove_stale_temporaries(directory):
+    """Removes temporaries of this host's writers whose process is gone.
+
+    Returns:
+      The names removed.
+    """
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return []
+    host = socket.gethostname()
+    removed = []
+    for name in names:
+        match = _TEMPORARY_NAME.match(name)
+        if (match and match["host"] == host
+                and not _process_is_alive(int(match["pid"]))):
+            path = os.path.join(directory, name)
+            shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
+            removed.append(name)
+    return removed
+
+
+def _process_is_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # Another user's process.
+    return True
+
+
+def _temporary_prefix():
+    return f"{_TEMPORARY_PREFIX}{socket.gethostname()}-{os.getpid()}-"
 
 
 def write_json_atomically(data, directory, stem):
@@ -68,31 +170,133 @@ def write_json_atomically(data, directory, stem):
     Returns:
       The path of the written file.
     """
+    return write_run(data, directory, stem)
+
+
+def write_run(results, directory, stem, save_checkpoint=None):
+    """Writes a results file, and optionally its checkpoint, both new.
+
+    With `save_checkpoint`, the checkpoint is written into a temporary
+    directory, which is renamed to `<name>.ckpt` for the first free name
+    (`stem`, `stem-1`, ...); then the results file, with `checkpoint` set to
+    the checkpoint's prefix, is linked to `<name>.json`. Neither replaces an
+    existing file, and a reader never sees either half-written.
+
+    Args:
+      results: JSON-like value (see `write_json_atomically`); a dict if
+        `save_checkpoint` is given.
+      directory: Destination directory, created if missing.
+      stem: File name without extension.
+      save_checkpoint: None, or a function writing a checkpoint at the
+        prefix it is given.
+
+    Returns:
+      The path of the results file.
+    """
     os.makedirs(directory, exist_ok=True)
-    text = json.dumps(to_strict_json_value(data), allow_nan=False, indent=1)
+    remove_stale_temporaries(directory)
+    if save_checkpoint is None:
+        text = _strict_json_text(results)
+        return _link_to_free_name(directory, stem,
+                                  lambda name: _write_linked(text, directory,
+                                                             name))
+    temporary = tempfile.mkdtemp(dir=directory, prefix=_temporary_prefix(),
+                                 suffix=CHECKPOINT_SUFFIX)
+    os.chmod(temporary, 0o755)  # mkdtemp's 0700 would hide the checkpoint.
+    try:
+        save_checkpoint(os.path.join(temporary, CHECKPOINT_NAME))
+        return _link_to_free_name(
+            directory, stem,
+            lambda name: _place_checkpoint_then_results(
+                results, directory, name, temporary))
+    finally:
+        if os.path.isdir(temporary):
+            shutil.rmtree(temporary)
+
+
+def _strict_json_text(data):
+    return json.dumps(to_strict_json_value(data), allow_nan=False, indent=1)
+
+
+def _link_to_free_name(directory, stem, place):
+    """Calls `place(name)` for stem, stem-1, ... until it returns a path."""
+    counter = 0
+    while True:
+        name = f"{stem}-{counter}" if counter else stem
+        if not os.path.exists(os.path.join(directory, f"{name}.json")):
+            path = place(name)
+            if path:
+                return path
+        counter += 1
+
+
+def _place_checkpoint_then_results(results, directory, name, temporary):
+    """Renames the checkpoint to `name`, then links its results file.
+
+    Returns:
+      The results file's path, or None if either name was taken (the
+      checkpoint is then back in `temporary`).
+    """
+    checkpoint_directory = os.path.join(directory, name + CHECKPOINT_SUFFIX)
+    try:
+        os.rename(temporary, checkpoint_directory)
+    except OSError as error:
+        if error.errno in (errno.ENOTEMPTY, errno.EEXIST):
+            return None  # Another run's checkpoint has the name.
+        raise
+    text = _strict_json_text(dict(results, checkpoint=os.path.join(
+        os.path.abspath(checkpoint_directory), CHECKPOINT_NAME)))
+    path = _write_linked(text, directory, name)
+    if path is None:
+        os.rename(checkpoint_directory, temporary)
+    return path
+
+
+def _write_linked(text, directory, name):
+    """Writes `text` to a temporary file, hard-links it to `name.json`.
+
+    Returns:
+      The path, or None if `name.json` exists.
+    """
     descriptor, temporary_path = tempfile.mkstemp(
-        dir=directory, prefix=".tmp-", suffix=".json")
+        dir=directory, prefix=_temporary_prefix(), suffix=".json")
     try:
         os.fchmod(descriptor, 0o644)  # mkstemp's 0600 would hide results.
         with os.fdopen(descriptor, "w") as temporary_file:
             temporary_file.write(text)
             temporary_file.flush()
             os.fsync(temporary_file.fileno())
-        return _link_to_unused_name(temporary_path, directory, stem)
+        path = os.path.join(directory, f"{name}.json")
+        try:
+            os.link(temporary_path, path)  # Atomic; fails if `path` exists.
+        except FileExistsError:
+            return None
+        return path
     finally:
         os.unlink(temporary_path)
 
 
-def _link_to_unused_name(source, directory, stem):
-    counter = 0
-    while True:
-        suffix = f"-{counter}" if counter else ""
-        path = os.path.join(directory, f"{stem}{suffix}.json")
-        try:
-            os.link(source, path)  # Atomic, and fails if `path` exists.
-            return path
-        except FileExistsError:
-            counter += 1
+def replace_json_atomically(data, path):
+    """Writes `data` as strict JSON to `path`, replacing it atomically.
+
+    For files an invocation refreshes (a study's summary): readers see the
+    old file or the new one, never a mix.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    text = _strict_json_text(data)
+    descriptor, temporary_path = tempfile.mkstemp(
+        dir=directory, prefix=_temporary_prefix(), suffix=".json")
+    try:
+        os.fchmod(descriptor, 0o644)
+        with os.fdopen(descriptor, "w") as temporary_file:
+            temporary_file.write(text)
+            temporary_file.flush()
+            os.fsync(temporary_file.fileno())
+        os.replace(temporary_path, path)
+    finally:
+        if os.path.exists(temporary_path):
+            os.unlink(temporary_path)
 
 
 def _reject_constant(token):
@@ -130,3 +334,18 @@ def load_results(path):
     if not_lists:
         raise ValueError(f"{path}: {not_lists} are not lists.")
     return results
+
+
+def is_complete(results):
+    """Tells whether a run's results end where its training was meant to.
+
+    Complete: evaluated after the last training step (step `train_steps`),
+    or stopped by its `stop_train_loss`, with a finite last training loss.
+    Diverged or interrupted runs stop before, or end on a null loss.
+    """
+    steps, train_loss = results["steps"], results["train_loss"]
+    if not steps or not train_loss or train_loss[-1] is None:
+        return False
+    stopped_at = results.get("stopped_at_step")
+    return (steps[-1] == results["hparams"].get("train_steps")
+            or (stopped_at is not None and steps[-1] == stopped_at))
