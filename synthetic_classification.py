@@ -238,7 +238,7 @@ for _name, (_check, _allowed) in _RULES.items():
 
 def _check_size_flags(values):
     try:
-        _check_sizes(resolve_config(values))
+        _check_sizes(resolve_config(values), prefix="--")
     except ValueError as error:
         raise flags.ValidationError(str(error)) from None
     return True
@@ -342,36 +342,39 @@ def validate_config(config):
     _check_sizes(resolve_config(config))
 
 
-def _check_sizes(config):
+def _check_sizes(config, prefix=""):
     """Raises ValueError if the resolved sizes do not fit each other or the
-    data set. Values that break their own rule are left to that rule."""
+    data set, naming keys with `prefix` ("--" for flags). Values that break
+    their own rule are left to that rule."""
     if any(not _RULES[key][0](config[key]) for key in _SIZE_KEYS
            if key in _RULES) or config["dataset"] not in datasets.DATASETS:
         return
-    dataset = config["dataset"]
+    dataset, sizes = config["dataset"], {
+        key: f"{prefix}{key}={config[key]}" for key in _SIZE_KEYS}
     defaults = datasets.DEFAULT_SIZES[dataset]
     for key in datasets.FIXED_SIZES.get(dataset, ()):
         if config[key] != defaults[key]:
             raise ValueError(
-                f"{key}={config[key]} is not allowed with dataset={dataset}: "
-                f"the data set's is {defaults[key]} (leave it unset).")
+                f"{sizes[key]} is not allowed with {sizes['dataset']}: the "
+                f"data set's is {defaults[key]} (leave it unset).")
     if dataset == "digits":
         total = config["train_size"] + config["test_size"]
         if total > datasets.DIGITS_EXAMPLES:
             raise ValueError(
-                f"train_size + test_size = {config['train_size']} + "
-                f"{config['test_size']} = {total} is not allowed: digits has "
-                f"{datasets.DIGITS_EXAMPLES} examples.")
+                f"{sizes['train_size']} plus {sizes['test_size']} is "
+                f"{total}, more than the {datasets.DIGITS_EXAMPLES} examples "
+                f"of digits.")
     if config["validation_size"] >= config["train_size"]:
         raise ValueError(
-            f"validation_size={config['validation_size']} is not allowed: "
-            f"must be < train_size={config['train_size']} (it is taken out "
-            f"of the training examples).")
+            f"{sizes['validation_size']} is not allowed: must be < "
+            f"{sizes['train_size']} (it is taken out of the training "
+            f"examples).")
     training_rows = datasets.num_training_rows(config)
     if config["batch_size"] > training_rows:
         raise ValueError(
-            f"batch_size={config['batch_size']} is not allowed: must be <= "
-            f"train_size - validation_size = {training_rows}.")
+            f"{sizes['batch_size']} is not allowed: must be <= "
+            f"{prefix}train_size - {prefix}validation_size = "
+            f"{training_rows}.")
 
 
 def hyperparameter_keys(config):

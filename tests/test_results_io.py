@@ -16,7 +16,10 @@
 import json
 import math
 import os
+import socket
 import stat
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -26,7 +29,8 @@ import results_io
 
 def _results(**trajectories):
     results = {key: [0.5, 0.25] for key in results_io.TRAJECTORY_KEYS}
-    results["hparams"] = {"random_seed": 1}
+    results.update(hparams={"random_seed": 1}, stopped_at_step=None,
+                   checkpoint=None, num_parameters=3)
     results.update(trajectories)
     return results
 
@@ -92,3 +96,136 @@ def test_load_results_refuses_trajectories_that_are_not_lists(tmp_path):
     path.write_text(json.dumps(_results(train_loss=3.0)))
     with pytest.raises(ValueError, match="train_loss"):
         results_io.load_results(path)
+
+
+def _fake_checkpoint(contents):
+    """A save_checkpoint writing `contents` to two files at the prefix."""
+    def save(prefix):
+        for suffix in (".index", ".data-00000-of-00001"):
+            with open(prefix + suffix, "w") as checkpoint_file:
+                checkpoint_file.write(contents)
+    return save
+
+
+def test_write_run_places_the_checkpoint_beside_and_names_it(tmp_path):
+    path = results_io.write_run(_results(), tmp_path, "run",
+                                save_checkpoint=_fake_checkpoint("first"))
+    assert path == str(tmp_path / "run.json")
+    prefix = results_io.load_results(path)["checkpoint"]
+    assert prefix == str(tmp_path / "run.ckpt" / "model")
+    with open(prefix + ".index") as checkpoint_file:
+        assert checkpoint_file.read() == "first"
+    assert sorted(os.listdir(tmp_path)) == ["run.ckpt", "run.json"]
+    assert os.stat(tmp_path / "run.ckpt").st_mode & stat.S_IROTH
+
+
+def test_write_run_never_replaces_a_checkpoint_or_results_file(tmp_path):
+    first = results_io.write_run(_results(), tmp_path, "run",
+                                 save_checkpoint=_fake_checkpoint("first"))
+    # A results file without checkpoint takes the next name first.
+    (tmp_path / "run-1.json").write_text("{}")
+    second = results_io.write_run(_results(), tmp_path, "run",
+                                  save_checkpoint=_fake_checkpoint("second"))
+    assert os.path.basename(second) == "run-2.json"
+    for path, contents in ((first, "first"), (second, "second")):
+        with open(results_io.load_results(path)["checkpoint"]
+                  + ".index") as checkpoint_file:
+            assert checkpoint_file.read() == contents
+    assert sorted(os.listdir(tmp_path)) == [
+        "run-1.json", "run-2.ckpt", "run-2.json", "run.ckpt", "run.json"]
+
+
+def test_a_failing_checkpoint_leaves_nothing(tmp_path):
+    def fail(prefix):
+        _fake_checkpoint("partial")(prefix)
+        raise RuntimeError("disk full")
+    with pytest.raises(RuntimeError, match="disk full"):
+        results_io.write_run(_results(), tmp_path, "run",
+                             save_checkpoint=fail)
+    assert os.listdir(tmp_path) == []
+
+
+def _dead_pid():
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_stale_temporaries_of_dead_writers_are_removed(tmp_path):
+    host = socket.gethostname()
+    stale_file = tmp_path / f".tmp-{host}-{_dead_pid()}-abc_1.json"
+    stale_file.write_text("")
+    stale_checkpoint = tmp_path / f".tmp-{host}-{_dead_pid()}-x9.ckpt"
+    stale_checkpoint.mkdir()
+    (stale_checkpoint / "model.index").write_text("")
+    kept = [f".tmp-{host}-{os.getpid()}-live.json",  # A live writer's.
+            f".tmp-another-host-{_dead_pid()}-x.json",  # Another host's.
+            ".tmp-abc123.json",  # No owner recorded: not ours to judge.
+            "run.json"]
+    for name in kept:
+        (tmp_path / name).write_text("")
+    removed = results_io.remove_stale_temporaries(tmp_path)
+    assert sorted(removed) == sorted([stale_file.name, stale_checkpoint.name])
+    assert sorted(os.listdir(tmp_path)) == sorted(kept)
+
+
+def test_the_next_write_removes_stale_temporaries(tmp_path):
+    stale = tmp_path / f".tmp-{socket.gethostname()}-{_dead_pid()}-q.json"
+    stale.write_text("")
+    results_io.write_json_atomically(_results(), tmp_path, "run")
+    assert os.listdir(tmp_path) == ["run.json"]
+
+
+def test_ensure_writable_directory_creates_and_accepts(tmp_path):
+    directory = tmp_path / "a" / "b"
+    results_io.ensure_writable_directory(str(directory), "--output_dir")
+    assert directory.is_dir()
+    assert os.listdir(directory) == []  # The probe is gone.
+
+
+@pytest.mark.parametrize("relative, reason", [
+    ("a_file", "is a file, not a directory"),
+    ("a_file/below", "a part of the path is a file"),
+])
+def test_ensure_writable_directory_refuses_in_one_line(tmp_path, relative,
+                                                        reason):
+    (tmp_path / "a_file").write_text("")
+    path = str(tmp_path / relative)
+    with pytest.raises(results_io.UnwritableDirectoryError) as caught:
+        results_io.ensure_writable_directory(path, "--output_dir")
+    message = str(caught.value)
+    assert message.startswith(f"--output_dir={path} ")
+    assert reason in message
+    assert "\n" not in message
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_ensure_writable_directory_refuses_a_read_only_directory(tmp_path):
+    directory = tmp_path / "read_only"
+    directory.mkdir(mode=0o555)
+    with pytest.raises(results_io.UnwritableDirectoryError,
+                       match="is not writable: Permission denied"):
+        results_io.ensure_writable_directory(str(directory), "--output_dir")
+
+
+def test_replace_json_atomically_replaces_with_strict_json(tmp_path):
+    path = tmp_path / "summary.json"
+    results_io.replace_json_atomically({"tau": math.nan}, path)
+    results_io.replace_json_atomically({"tau": 0.5, "n": np.int64(3)}, path)
+    assert json.loads(path.read_text(), parse_constant=_reject_constant) == {
+        "tau": 0.5, "n": 3}
+    assert os.listdir(tmp_path) == ["summary.json"]
+
+
+@pytest.mark.parametrize("steps, train_loss, stopped_at_step, complete", [
+    ([0, 5, 10], [1.0, 0.5, 0.2], None, True),
+    ([0, 5], [1.0, 0.5], None, False),          # Interrupted.
+    ([0, 5, 10], [1.0, 0.5, None], None, False),  # Diverged at the end.
+    ([0, 5], [1.0, 0.01], 5, True),             # Stopped by its stop loss.
+    ([], [], None, False),
+])
+def test_is_complete(steps, train_loss, stopped_at_step, complete):
+    results = _results(steps=steps, train_loss=train_loss,
+                       stopped_at_step=stopped_at_step,
+                       hparams={"train_steps": 10})
+    assert results_io.is_complete(results) is complete

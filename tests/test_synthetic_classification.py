@@ -22,8 +22,10 @@ import math
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
+import time
 from unittest import mock
 
 import numpy as np
@@ -109,15 +111,30 @@ class CommandLineTest(tf.test.TestCase):
                     "test_accuracy"):
             self.assertLen(results[key], 4)
         self.assertLen(results["regularizer_loss"], 120)
-        expected_hparams = dict(small_config(output_dir),
-                                regularization_norm="fre",
-                                summary_dir=summary_dir)
+        for key in ("validation_loss", "validation_accuracy"):
+            self.assertEqual(results[key], [None] * 4)  # No validation split.
+        expected_hparams = sc.resolve_config(dict(
+            small_config(output_dir), regularization_norm="fre",
+            summary_dir=summary_dir))
         start_time = results["hparams"].pop("start_time")
         self.assertEqual(results["hparams"], expected_hparams)
+        self.assertEqual(results["hparams"]["train_size"], 64)
+        self.assertEqual(results["hparams"]["num_classes"], 2)
+        self.assertIsNone(results["stopped_at_step"])
+        self.assertEqual(results["num_parameters"],
+                         (5 + 1) * 8 + 2 * (8 + 1) * 8 + (8 + 1) * 2)
         self.assertIn(
             start_time.replace("-", "").replace(":", "").replace("T", "-")
             [:15], os.path.basename(path))
-        self.assertIn("fre_lambda0_forward", os.path.basename(path))
+        self.assertIn("synthetic_fre_lambda0_forward",
+                      os.path.basename(path))
+        self.assertEqual(results["checkpoint"],
+                         path[:-len(".json")] + ".ckpt/model")
+        self.assertEqual(
+            sorted(tf.train.load_checkpoint(results["checkpoint"])
+                   .get_variable_to_shape_map()),
+            [f"model/dense_{index}/{name}" for index in range(4)
+             for name in ("bias", "kernel")])
         self.assert_summaries_hold(summary_dir, results)
 
     def assert_summaries_hold(self, summary_dir, results):
@@ -165,31 +182,79 @@ class CommandLineTest(tf.test.TestCase):
             "Training diverged at step ")[1].split(":")[0])
         self.assertLen(results["regularizer_loss"], diverged_step + 1)
 
-    def test_ctrl_c_writes_the_results_so_far_and_exits(self):
+    def test_ctrl_c_stops_within_a_second_and_keeps_every_step(self):
+        # One evaluation stretch of 10**8 steps: only the session calls'
+        # shortness lets Ctrl-C answer, and every finished step is kept.
         output_dir = self.get_temp_dir()
         process = subprocess.Popen(
             [sys.executable, "synthetic_classification.py", *SMALL_FLAGS,
-             "--train_steps=100000000", "--eval_steps=100",
+             "--train_steps=100000000", "--eval_steps=100000000",
              f"--output_dir={output_dir}"],
             cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True,
             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
         for line in process.stderr:
-            if "step 300/" in line:
-                process.send_signal(signal.SIGINT)
+            if "step 0/" in line:
                 break
+        time.sleep(1.5)  # Several session calls.
+        process.send_signal(signal.SIGINT)
+        signalled = time.monotonic()
         stderr = process.stderr.read()
         self.assertEqual(process.wait(timeout=60), 130, stderr)
-        self.assertIn("Training interrupted", stderr)
+        self.assertLess(time.monotonic() - signalled, 3.0)
+        self.assertIn("Training interrupted at step", stderr)
         self.assertNotIn("Traceback", stderr)
         (path,) = glob.glob(os.path.join(output_dir, "*.json"))
         results = strict_json_load(path)
-        last_step = results["steps"][-1]
-        self.assertGreaterEqual(last_step, 300)
-        self.assertEqual(results["steps"], list(range(0, last_step + 1, 100)))
-        self.assertLen(results["test_loss"], len(results["steps"]))
-        # The chunk running when the signal came is lost, nothing else.
-        self.assertBetween(len(results["regularizer_loss"]), last_step,
-                           last_step + 100)
+        first, last_step = results["steps"]
+        self.assertEqual(first, 0)
+        self.assertGreater(last_step, 100)
+        self.assertLen(results["regularizer_loss"], last_step)
+        self.assertLen(results["test_loss"], 2)
+        self.assertLen(results["fisher_rao_norm"], 2)
+        self.assertIsNotNone(results["train_loss"][-1])
+
+    def test_unwritable_output_is_refused_before_any_training(self):
+        directory = self.get_temp_dir()
+        a_file = os.path.join(directory, "a_file")
+        with open(a_file, "w"):
+            pass
+        for flag, path, reason in [
+                ("output_dir", a_file, "is a file, not a directory"),
+                ("output_dir", os.path.join(a_file, "below"),
+                 "a part of the path is a file"),
+                ("summary_dir", os.path.join(a_file, "summaries"),
+                 "a part of the path is a file")]:
+            with self.subTest(flag=flag, path=path):
+                started = time.monotonic()
+                process = run_script(
+                    *SMALL_FLAGS, "--train_steps=100000000",
+                    f"--output_dir={os.path.join(directory, 'results')}",
+                    f"--{flag}={path}")
+                self.assertEqual(process.returncode, 1, process.stderr)
+                self.assertLess(time.monotonic() - started, 60)
+                self.assertNotIn("Traceback", process.stderr)
+                self.assertNotIn("step 0/", process.stderr)
+                (line,) = process.stderr.strip().splitlines()
+                self.assertEqual(
+                    line, f"synthetic_classification.py: error: --{flag}="
+                          f"{path} {'cannot be created: ' if 'part' in reason else ''}"
+                          f"{reason}.")
+        self.assertFalse(glob.glob(os.path.join(directory, "results",
+                                                "*.json")))
+
+    def test_a_stale_temporary_is_removed_by_the_next_run(self):
+        output_dir = self.get_temp_dir()
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        stale = os.path.join(
+            output_dir, f".tmp-{socket.gethostname()}-{dead.pid}-k1.json")
+        with open(stale, "w"):
+            pass
+        process = run_script(*SMALL_FLAGS, "--train_steps=2",
+                             f"--output_dir={output_dir}")
+        self.assertEqual(process.returncode, 0, process.stderr)
+        self.assertFalse(os.path.exists(stale))
+        self.assertLen(glob.glob(os.path.join(output_dir, "*.json")), 1)
 
 
 class FlagsTest(tf.test.TestCase):
@@ -203,7 +268,11 @@ class FlagsTest(tf.test.TestCase):
         ("batch_size", "0"), ("train_size", "0"), ("test_size", "0"),
         ("num_hidden_layers", "-1"), ("layer_width", "0"),
         ("input_dimension", "0"), ("num_classes", "1"),
-        ("random_seed", "-1"), ("output_dir", ""),
+        ("random_seed", "-1"), ("output_dir", ""), ("dataset", "mnist"),
+        ("label_noise", "-0.1"), ("label_noise", "1.5"),
+        ("weight_decay", "-1"), ("weight_decay", "nan"),
+        ("validation_size", "-1"), ("stop_train_loss", "-1"),
+        ("stop_train_loss", "inf"),
     ]
 
     def test_every_bad_flag_is_refused_by_name_with_status_1(self):
@@ -217,7 +286,37 @@ class FlagsTest(tf.test.TestCase):
     def test_batch_larger_than_training_set_is_refused(self):
         status, stderr = refusal_of("--batch_size=100", "--train_size=99")
         self.assertEqual(status, 1)
-        self.assertIn("--batch_size must be <= --train_size", stderr)
+        self.assertIn("--batch_size=100 is not allowed: must be <= "
+                      "--train_size - --validation_size = 99", stderr)
+        status, stderr = refusal_of("--batch_size=64", "--train_size=100",
+                                    "--validation_size=40")
+        self.assertEqual(status, 1)
+        self.assertIn("--batch_size=64 is not allowed: must be <= "
+                      "--train_size - --validation_size = 60", stderr)
+
+    def test_sizes_that_do_not_fit_the_data_are_refused_in_one_line(self):
+        for args, message in [
+                (["--validation_size=64", "--train_size=64"],
+                 "--validation_size=64 is not allowed: must be < "
+                 "--train_size=64"),
+                (["--dataset=digits", "--input_dimension=10"],
+                 "--input_dimension=10 is not allowed with --dataset=digits: "
+                 "the data set's is 64 (leave it unset)."),
+                (["--dataset=digits", "--num_classes=2"],
+                 "--num_classes=2 is not allowed with --dataset=digits"),
+                (["--dataset=digits", "--train_size=1500"],
+                 "--train_size=1500 plus --test_size=597 is 2097, more than "
+                 "the 1797 examples of digits."),
+        ]:
+            with self.subTest(args=args):
+                status, stderr = refusal_of(*args)
+                self.assertEqual(status, 1)
+                self.assertIn(message, stderr)
+                self.assertNotIn("Traceback", stderr)
+        for args in (["--dataset=digits", "--input_dimension=64",
+                      "--num_classes=10", "--train_size=1200",
+                      "--test_size=597"],):
+            self.assertEqual(refusal_of(*args)[0], 0)
 
     def test_validate_config_refuses_what_the_flags_refuse(self):
         for name, value in self.BAD_FLAGS:
@@ -230,7 +329,13 @@ class FlagsTest(tf.test.TestCase):
                 with self.assertRaisesRegex(ValueError, name):
                     sc.validate_config(config)
         config = dict(sc.default_config(), batch_size=10, train_size=9)
-        with self.assertRaisesRegex(ValueError, "batch_size=10.*train_size=9"):
+        with self.assertRaisesRegex(ValueError, "batch_size=10.*train_size"
+                                    " - validation_size = 9"):
+            sc.validate_config(config)
+        config = dict(sc.default_config(), dataset="digits", test_size=1000)
+        with self.assertRaisesRegex(ValueError, "train_size=1000 plus "
+                                    "test_size=1000 is 2000, more than the "
+                                    "1797 examples of digits"):
             sc.validate_config(config)
 
     def test_validate_config_refuses_missing_unknown_and_mistyped_keys(self):
@@ -254,15 +359,25 @@ class FlagsTest(tf.test.TestCase):
     def test_defaults_are_the_documented_ones(self):
         sc.validate_config(sc.default_config())
         self.assertEqual(sc.default_config(), {
-            "regularization_norm": "fr", "fisher_rao_lambda": 0.0,
-            "differentiate_probability": True,
-            "fisher_rao_method": "forward", "optimizer": "sgd",
-            "learning_rate": 1e-3, "train_steps": 100001,
-            "eval_steps": 2000, "batch_size": 64, "train_size": 5000,
-            "test_size": 1000, "num_hidden_layers": 3, "layer_width": 10,
-            "random_seed": 1, "input_dimension": 10, "num_classes": 2,
+            "dataset": "synthetic", "regularization_norm": "fr",
+            "fisher_rao_lambda": 0.0, "differentiate_probability": True,
+            "fisher_rao_method": "forward", "weight_decay": 0.0,
+            "optimizer": "sgd", "learning_rate": 1e-3,
+            "train_steps": 100001, "eval_steps": 2000,
+            "stop_train_loss": None, "batch_size": 64, "train_size": None,
+            "validation_size": 0, "test_size": None, "label_noise": 0.0,
+            "num_hidden_layers": 3, "layer_width": 10, "random_seed": 1,
+            "input_dimension": None, "num_classes": None,
             "output_dir": results_io.DEFAULT_RESULTS_DIR,
             "summary_dir": None})
+        synthetic = sc.resolve_config(sc.default_config())
+        digits = sc.resolve_config(dict(sc.default_config(),
+                                        dataset="digits"))
+        for resolved, sizes in ((synthetic, (5000, 1000, 10, 2)),
+                                (digits, (1000, 597, 64, 10))):
+            self.assertEqual(tuple(resolved[key] for key in (
+                "train_size", "test_size", "input_dimension",
+                "num_classes")), sizes)
 
     def test_command_for_config_round_trips(self):
         config = small_config("/tmp/a dir/with 'quotes'",
@@ -284,7 +399,7 @@ class TrainingTest(tf.test.TestCase):
 
     def run_small(self, **overrides):
         return sc.run_experiment(
-            small_config(self.get_temp_dir(), **overrides))
+            small_config(self.get_temp_dir(), **overrides)).results
 
     def test_regularizer_is_zero_free_for_fr_and_zero_for_none(self):
         for norm in ("fr", "fre"):
@@ -303,7 +418,7 @@ class TrainingTest(tf.test.TestCase):
         second = self.run_small(**overrides)
         other_seed = self.run_small(random_seed=2, **overrides)
         for key in results_io.TRAJECTORY_KEYS:
-            self.assertEqual(first[key], second[key], key)
+            np.testing.assert_array_equal(first[key], second[key], key)
         for key in ("train_loss", "test_loss", "regularizer_loss"):
             self.assertNotEqual(first[key], other_seed[key], key)
         del first["hparams"]["start_time"], second["hparams"]["start_time"]
@@ -317,6 +432,83 @@ class TrainingTest(tf.test.TestCase):
                 fisher_rao_method="exact")
             first_loss, last_loss = results["train_loss"]
             self.assertLess(last_loss, 0.9 * first_loss, optimizer)
+
+    def test_final_evaluation_is_numpy_on_the_rebuilt_splits(self):
+        # Digits with a validation split and noisy training labels: the
+        # recorded losses are those of the checkpointed weights on the rows
+        # of each split, training rows with their noisy labels.
+        config = small_config(
+            self.get_temp_dir(), dataset="digits", train_size=300,
+            validation_size=100, test_size=200, label_noise=0.5,
+            input_dimension=None, num_classes=None, num_hidden_layers=1,
+            train_steps=60, eval_steps=30, optimizer="adam",
+            learning_rate=0.01)
+        run = sc.run_experiment(config)
+        results = run.results
+        with tf.Graph().as_default():
+            inputs, labels = sc.make_data(results["hparams"])
+            with tf.compat.v1.Session() as session:
+                inputs, labels = session.run((inputs, labels))
+        hidden = inputs
+        for index in range(3):
+            hidden = (hidden @ run.variables[f"model/dense_{index}/kernel"]
+                      + run.variables[f"model/dense_{index}/bias"])
+            if index < 2:
+                hidden = np.maximum(hidden, 0)
+        for split, rows in (("train", slice(0, 200)),
+                            ("validation", slice(200, 300)),
+                            ("test", slice(300, 500))):
+            with self.subTest(split=split):
+                shifted = hidden[rows] - hidden[rows].max(axis=1,
+                                                          keepdims=True)
+                log_probs = shifted - np.log(
+                    np.exp(shifted).sum(axis=1, keepdims=True))
+                loss = -(labels[rows] * log_probs).sum(axis=1).mean()
+                accuracy = (hidden[rows].argmax(1)
+                            == labels[rows].argmax(1)).mean()
+                self.assertAllClose(results[f"{split}_loss"][-1], loss,
+                                    rtol=1e-5)
+                self.assertAllClose(results[f"{split}_accuracy"][-1],
+                                    accuracy, rtol=1e-6)
+        self.assertEqual(results["hparams"]["input_dimension"], 64)
+        self.assertEqual(results["steps"], [0, 30, 60])
+
+    def test_stop_train_loss_stops_at_the_first_evaluation_below_it(self):
+        full = self.run_small(optimizer="adam", learning_rate=0.05,
+                              train_steps=300, eval_steps=25)
+        threshold = full["train_loss"][5]  # Reached at step 125.
+        first_below = next(index for index, loss
+                           in enumerate(full["train_loss"])
+                           if loss <= threshold)
+        stopped = self.run_small(optimizer="adam", learning_rate=0.05,
+                                 train_steps=300, eval_steps=25,
+                                 stop_train_loss=threshold)
+        stop_step = full["steps"][first_below]
+        self.assertEqual(stopped["steps"], full["steps"][:first_below + 1])
+        self.assertEqual(stopped["stopped_at_step"], stop_step)
+        self.assertLen(stopped["regularizer_loss"], stop_step)
+        self.assertTrue(results_io.is_complete(stopped))
+        self.assertIsNone(full["stopped_at_step"])
+        never = self.run_small(train_steps=50, stop_train_loss=0.0)
+        self.assertIsNone(never["stopped_at_step"])
+        self.assertEqual(never["steps"][-1], 50)
+
+    def test_weight_decay_adds_twice_its_factor_times_the_kernels(self):
+        # One SGD step: W1(c) = W1(0) - learning_rate * 2 c W0 for kernels;
+        # biases are not decayed.
+        config = small_config(self.get_temp_dir(), train_steps=1,
+                              eval_steps=1, regularization_norm="None")
+        graph = sc._TrainingGraph(sc.resolve_config(config))
+        with tf.compat.v1.Session(graph=graph.graph) as session:
+            session.run(graph.initializer)
+            initial = sc._values_by_name(session, graph.model_variables)
+        plain = sc.run_experiment(config).variables
+        decayed = sc.run_experiment(dict(config, weight_decay=0.5)).variables
+        for name, value in initial.items():
+            expected = plain[name] - (config["learning_rate"] * 2 * 0.5
+                                      * value if "kernel" in name else 0)
+            self.assertAllClose(decayed[name], expected, atol=1e-6,
+                                msg=name)
 
     def test_divergence_raises_with_the_step_and_the_results_so_far(self):
         with self.assertRaises(sc.TrainingDivergedError) as caught:
@@ -366,8 +558,11 @@ class TrainingTest(tf.test.TestCase):
         paths = sorted(glob.glob(os.path.join(output_dir, "*.json")))
         self.assertLen(paths, 2)
         first, second = (strict_json_load(path) for path in paths)
+        self.assertNotEqual(first.pop("checkpoint"),
+                            second.pop("checkpoint"))
         self.assertEqual(first, second)
         self.assertIn("20260102-030405", paths[0])
+        self.assertLen(glob.glob(os.path.join(output_dir, "*.ckpt")), 2)
 
     def test_batches_cover_the_training_set_once_per_epoch(self):
         config = small_config("unused", batch_size=24, train_size=60)
@@ -450,7 +645,7 @@ class LoopWiringTest(tf.test.TestCase):
                 self.get_temp_dir(), train_steps=4, eval_steps=4,
                 optimizer=optimizer, learning_rate=0.01,
                 fisher_rao_lambda=lambda_, fisher_rao_method="forward")
-            results = sc.run_experiment(config)
+            results = sc.run_experiment(config).results
             regularizers, train_loss = self.reference_run(config, 4)
             with self.subTest(optimizer=optimizer):
                 self.assertAllClose(results["regularizer_loss"],
