@@ -31,7 +31,9 @@ writer on the same host can remove those whose process is gone (a kill in
 mid-write).
 """
 
+import contextlib
 import errno
+import fcntl
 import json
 import math
 import os
@@ -55,6 +57,8 @@ TRAJECTORY_KEYS = ("steps",) + EVALUATED_KEYS + ("regularizer_loss",)
 RESULTS_KEYS = (("hparams",) + TRAJECTORY_KEYS
                 + ("stopped_at_step", "checkpoint", "num_parameters"))
 CHECKPOINT_SUFFIX = ".ckpt"
+# Lock files of the runs of a directory (see exclusive_lock).
+LOCK_SUBDIRECTORY = ".locks"
 # The checkpoint's prefix inside its directory.
 CHECKPOINT_NAME = "model"
 
@@ -297,6 +301,25 @@ def replace_json_atomically(data, path):
     finally:
         if os.path.exists(temporary_path):
             os.unlink(temporary_path)
+
+
+@contextlib.contextmanager
+def exclusive_lock(directory, key):
+    """Holds an exclusive lock named `key` in `directory` for the context.
+
+    A blocking `flock` on `directory/.locks/<key>.lock`: processes (on any
+    host of a file system with working locks, e.g. local or NFSv4) take
+    turns, and the kernel releases the lock if its holder dies.
+    """
+    lock_directory = os.path.join(directory, LOCK_SUBDIRECTORY)
+    os.makedirs(lock_directory, exist_ok=True)
+    descriptor = os.open(os.path.join(lock_directory, f"{key}.lock"),
+                         os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # Releases the lock.
 
 
 def _reject_constant(token):

@@ -43,6 +43,7 @@ sweep); `main` is a thin absl wrapper around it.
 import contextlib
 import dataclasses
 import datetime
+import glob
 import hashlib
 import json
 import math
@@ -401,6 +402,47 @@ def config_fingerprint(config):
                        for key in hyperparameter_keys(config)},
                       sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _same_value(first, second):
+    # bool is an int in Python: True must not match 1.
+    if isinstance(first, bool) or isinstance(second, bool):
+        return type(first) is type(second) and first == second
+    if _is_real(first) and _is_real(second):
+        return math.isclose(first, second, rel_tol=1e-9, abs_tol=1e-12)
+    return first == second
+
+
+def hparams_match(config, hparams):
+    """Tells whether recorded `hparams` are those of a resolved `config`.
+
+    Returns:
+      True if every key of `hyperparameter_keys(config)` is in `hparams` with
+      the same value (floats compared with a relative tolerance of 1e-9).
+    """
+    return all(key in hparams and _same_value(config[key], hparams[key])
+               for key in hyperparameter_keys(config))
+
+
+def find_complete_results(output_dir, config):
+    """The path of a complete results file of `config` in `output_dir`.
+
+    Looks only at the files named with the configuration's fingerprint.
+
+    Returns:
+      The path, or None if there is none.
+    """
+    pattern = os.path.join(glob.escape(output_dir),
+                           f"*_{config_fingerprint(config)}*.json")
+    for path in sorted(glob.glob(pattern)):
+        try:
+            results = results_io.load_results(path)
+        except (OSError, ValueError):
+            continue
+        if (results_io.is_complete(results)
+                and hparams_match(config, results["hparams"])):
+            return path
+    return None
 
 
 def command_for_config(config):

@@ -11,19 +11,21 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Trains synthetic_classification.py over a grid of settings, on Dask.
+r"""Trains synthetic_classification.py over a grid of settings, on Dask.
 
-The grid is the cross product of --regularization_norms, --fisher_rao_lambdas,
---fisher_rao_methods and --random_seeds; every other training flag of
-synthetic_classification.py is accepted and applies to all runs. Each run is
-a Dask task that calls `synthetic_classification.run_experiment` and writes
-its results file to --output_dir exactly as the training script does.
+The grid is the cross product of --regularization_norms,
+--fisher_rao_lambdas, --fisher_rao_methods, --random_seeds and any number of
+--grid=FLAG=V1,V2,... axes (any training flag); every other training flag of
+synthetic_classification.py (see --helpfull, or that script's --help) is
+accepted and applies to all runs. Each run is a Dask task that calls
+`synthetic_classification.run_experiment` and writes its results file and
+checkpoint to --output_dir exactly as the training script does.
 
 Grid conventions:
   * norm `None` trains without the regularizer, so lambda and method do not
-    matter: it gets one run per seed, recorded with lambda 0 and the method
-    given by --fisher_rao_method, and any finished `None` run counts for it
-    whatever lambda and method it recorded.
+    matter: it gets one run per other setting, recorded with lambda 0 and the
+    method given by --fisher_rao_method, and any finished `None` run counts
+    for it whatever lambda and method it recorded.
   * lambda 0 with `fr` or `fre` is a run of its own: the regularizer is built
     and recorded but weighs nothing, which checks that building it leaves the
     training unchanged.
@@ -33,10 +35,14 @@ Resuming: a configuration whose hyper-parameters (every key of
 results file in --output_dir is skipped, so an interrupted sweep continues
 where it stopped and never overwrites a run. A diverged run keeps its partial
 results in --output_dir/diverged/, which is not scanned, so it is retried by
-the next sweep; a results file in --output_dir that stops before the last
-training step (a run interrupted by hand) does not count as finished either.
-Two sweeps must not share an --output_dir at the same time: each would run
-the configurations the other has not finished yet.
+the next sweep; a results file that stops before the last training step (a
+run interrupted by hand) does not count as finished either.
+
+Faults: each run holds an exclusive lock on its configuration (a file lock in
+--output_dir/.locks/, released by the kernel if its process dies) and looks
+for a finished results file again once it holds it, so two sweeps sharing an
+--output_dir never both run a configuration, and a run whose worker is killed
+is run again by Dask on another worker without leaving a partial file.
 
 On an existing cluster (--scheduler_address), the workers need the project's
 Python packages and must see this repository and --output_dir at the same
@@ -44,6 +50,8 @@ paths as this process (a shared file system); nothing on their PYTHONPATH.
 
 Examples:
   python3 experiments/sweep.py --train_size=300 --train_steps=3001
+  python3 experiments/sweep.py --dataset=digits --regularization_norms=None \
+      --grid=label_noise=0,0.5,1 --grid=layer_width=32,128
   python3 experiments/sweep.py --scheduler_address=tcp://127.0.0.1:8786
   python3 experiments/sweep.py --print_commands > commands.txt
 """
@@ -52,8 +60,10 @@ import collections
 import contextlib
 import datetime
 import glob
-import math
+import itertools
+import logging as python_logging
 import os
+import signal
 import sys
 import time
 import traceback
@@ -70,15 +80,16 @@ import results_io  # noqa: E402
 import synthetic_classification  # noqa: E402
 
 NO_REGULARIZATION = "None"
-# Keys of a configuration that say where a run writes, not what it computes.
-OUTPUT_KEYS = ("output_dir", "summary_dir")
-# Keys that do not change a run without the regularizer.
-KEYS_UNUSED_WITHOUT_REGULARIZER = ("fisher_rao_lambda", "fisher_rao_method")
+OUTPUT_KEYS = synthetic_classification.OUTPUT_KEYS
 DIVERGED_SUBDIRECTORY = "diverged"
 # Training flags the grid sets, and the sweep's flags that list their values.
 SWEPT_FLAGS = {"regularization_norm": "regularization_norms",
                "fisher_rao_lambda": "fisher_rao_lambdas",
                "random_seed": "random_seeds"}
+# Training flags with a list flag of their own (also the method's).
+LIST_FLAGS = dict(SWEPT_FLAGS, fisher_rao_method="fisher_rao_methods")
+# The flags a training run takes, as --help of this script shows them.
+flags.adopt_module_key_flags(synthetic_classification)
 
 _NORMS = flags.DEFINE_list(
     "regularization_norms", [NO_REGULARIZATION, "fr", "fre"],
@@ -102,6 +113,11 @@ _SCHEDULER_ADDRESS = flags.DEFINE_string(
     "scheduler_address", "",
     "Address of a running Dask scheduler, e.g. tcp://host:8786; empty runs "
     "an embedded local cluster of --workers processes.")
+_GRID = flags.DEFINE_multi_string(
+    "grid", [],
+    "FLAG=V1,V2,...: sweep the training flag FLAG over these values "
+    "(repeatable; crossed with every other axis), e.g. "
+    "--grid=label_noise=0,0.5,1 --grid=dataset=digits.")
 _PRINT_COMMANDS = flags.DEFINE_bool(
     "print_commands", False,
     "Print the synthetic_classification.py command of every configuration "
@@ -151,7 +167,7 @@ _register_list_validator(_SEEDS, "random_seed", int, "an integer")
 _register_list_validator(_METHODS, "fisher_rao_method", str, "a method")
 
 
-def grid_configs(base_config, norms, lambdas, methods, seeds):
+def grid_configs(base_config, norms, lambdas, methods, seeds, axes=()):
     """Returns the configurations of a sweep, seed by seed.
 
     Args:
@@ -161,77 +177,90 @@ def grid_configs(base_config, norms, lambdas, methods, seeds):
       lambdas: Values of fisher_rao_lambda, for the regularized norms.
       methods: Values of fisher_rao_method, for the regularized norms.
       seeds: Values of random_seed.
+      axes: `(flag, values)` pairs of further axes, crossed with the rest.
 
     Returns:
-      A list of configuration dictionaries. Norm `None` has one per seed,
-      with lambda 0 and the method of `base_config`.
+      A list of resolved configuration dictionaries, each computing
+      something different. Norm `None` has one per seed and setting of
+      `axes`, with lambda 0 and the method of `base_config`.
     """
-    configs = []
-    for seed in seeds:
-        for norm in norms:
-            if norm == NO_REGULARIZATION:
-                settings = [(0.0, base_config["fisher_rao_method"])]
-            else:
-                settings = [(float(fisher_rao_lambda), method)
+    configs, fingerprints = [], set()
+    settings = [dict(zip([flag for flag, _ in axes], values, strict=True))
+                for values in itertools.product(*[values
+                                                  for _, values in axes])]
+    for seed, norm, setting in itertools.product(seeds, norms, settings):
+        if norm == NO_REGULARIZATION:
+            regularizers = [(0.0, base_config["fisher_rao_method"])]
+        else:
+            regularizers = [(float(fisher_rao_lambda), method)
                             for fisher_rao_lambda in lambdas
                             for method in methods]
-            for fisher_rao_lambda, method in settings:
-                configs.append(dict(
-                    base_config, regularization_norm=norm,
-                    fisher_rao_lambda=fisher_rao_lambda,
-                    fisher_rao_method=method, random_seed=int(seed)))
+        for fisher_rao_lambda, method in regularizers:
+            config = synthetic_classification.resolve_config(dict(
+                base_config, regularization_norm=norm,
+                fisher_rao_lambda=fisher_rao_lambda,
+                fisher_rao_method=method, random_seed=int(seed), **setting))
+            fingerprint = synthetic_classification.config_fingerprint(config)
+            if fingerprint not in fingerprints:
+                fingerprints.add(fingerprint)
+                configs.append(config)
     return configs
 
 
-def hyperparameter_keys(config):
-    """Returns the keys of `config` that decide what a run computes."""
-    keys = [key for key in synthetic_classification.default_config()
-            if key not in OUTPUT_KEYS]
-    if config["regularization_norm"] == NO_REGULARIZATION:
-        keys = [key for key in keys
-                if key not in KEYS_UNUSED_WITHOUT_REGULARIZER]
-    return keys
-
-
-def _same_value(first, second):
-    # bool is an int in Python: True must not match 1.
-    if isinstance(first, bool) or isinstance(second, bool):
-        return type(first) is type(second) and first == second
-    numbers = (int, float)
-    if isinstance(first, numbers) and isinstance(second, numbers):
-        return math.isclose(first, second, rel_tol=1e-9, abs_tol=1e-12)
-    return first == second
-
-
-def hparams_match(config, hparams):
-    """Tells whether recorded `hparams` are those of `config`.
+def parse_grid_axes(items):
+    """Parses --grid items into `(flag, values)` axes.
 
     Args:
-      config: A run configuration.
-      hparams: The "hparams" of a results file.
+      items: Strings "FLAG=V1,V2,...".
 
     Returns:
-      True if every key of `hyperparameter_keys(config)` is in `hparams` with
-      the same value (floats compared with a relative tolerance of 1e-9).
+      A list of `(flag, [value, ...])`, values parsed as the training flag
+      parses them.
+
+    Raises:
+      ValueError: One line naming an unknown flag, a repeated flag or value,
+        or a value the training script refuses.
     """
-    return all(key in hparams and _same_value(config[key], hparams[key])
-               for key in hyperparameter_keys(config))
+    axes = []
+    for item in items:
+        flag, separator, text = item.partition("=")
+        if not separator or not text:
+            raise ValueError(f"--grid={item} must be FLAG=V1,V2,...")
+        if flag not in synthetic_classification.CONFIG_KEYS or (
+                flag in OUTPUT_KEYS):
+            allowed = [key for key in synthetic_classification.CONFIG_KEYS
+                       if key not in OUTPUT_KEYS]
+            raise ValueError(f"--grid={item}: {flag!r} is not a training "
+                             f"flag; one of {', '.join(allowed)}.")
+        if flag in [axis for axis, _ in axes]:
+            raise ValueError(f"--grid names {flag} more than once.")
+        axes.append((flag, _parse_grid_values(flag, text.split(","))))
+    return axes
 
 
-def is_complete(results):
-    """Tells whether `results` were evaluated after the last training step.
+def _parse_grid_values(flag, texts):
+    values = []
+    for text in texts:
+        try:
+            value = flags.FLAGS[flag].parser.parse(text)
+        except ValueError as error:
+            raise ValueError(f"--grid={flag}: {text!r} is not allowed: "
+                             f"{error}") from None
+        config = dict(synthetic_classification.default_config(),
+                      **{flag: value})
+        try:
+            synthetic_classification.validate_config(config)
+        except ValueError as error:
+            raise ValueError(f"--grid={flag}: {error}") from None
+        if value in values:
+            raise ValueError(f"--grid={flag} lists {text} more than once.")
+        values.append(value)
+    return values
 
-    The training script evaluates after its last step, at step train_steps;
-    the partial results of a diverged or interrupted run stop before, or end
-    on a non-finite (null) training loss.
-    """
-    steps, train_loss = results["steps"], results["train_loss"]
-    return (bool(steps) and steps[-1] == results["hparams"].get("train_steps")
-            and bool(train_loss) and train_loss[-1] is not None)
 
-
-def finished_hparams(output_dir):
-    """Returns the hparams of every complete results file in `output_dir`.
+def finished_results(output_dir):
+    """Returns `(path, hparams)` of every complete results file in
+    `output_dir`.
 
     Files that are not strict results files, or stop before the last step,
     are logged and left out.
@@ -244,8 +273,8 @@ def finished_hparams(output_dir):
             logging.warning("Ignoring %s, not a readable results file: %s",
                             path, error)
             continue
-        if is_complete(results):
-            finished.append(results["hparams"])
+        if results_io.is_complete(results):
+            finished.append((path, results["hparams"]))
         else:
             logging.warning("Ignoring %s: it stops at step %s of %s.", path,
                             results["steps"][-1] if results["steps"] else None,
@@ -257,16 +286,17 @@ def pending_configs(configs, output_dir):
     """Returns the configurations without a finished results file.
 
     Args:
-      configs: Run configurations.
+      configs: Resolved run configurations.
       output_dir: Directory of the results files.
 
     Returns:
       The configurations of `configs`, in order, that no complete results file
-      in `output_dir` matches (`hparams_match`).
+      in `output_dir` matches (`synthetic_classification.hparams_match`).
     """
-    finished = finished_hparams(output_dir)
+    finished = [hparams for _, hparams in finished_results(output_dir)]
     return [config for config in configs
-            if not any(hparams_match(config, hparams) for hparams in finished)]
+            if not any(synthetic_classification.hparams_match(config, hparams)
+                       for hparams in finished)]
 
 
 def make_run_task(repository_root):
@@ -284,7 +314,8 @@ def make_run_task(repository_root):
 
     Returns:
       A function of a complete run configuration that returns the path of its
-      results file in config["output_dir"], or raises RuntimeError if the
+      results file in config["output_dir"] and whether it ran it (False: a
+      concurrent sweep had finished it), or raises RuntimeError if the
       training failed, with the original error's type, message and traceback
       (a builtin type, so the scheduler and client unpickle it without
       importing anything). The partial results of a diverged run are saved
@@ -293,23 +324,38 @@ def make_run_task(repository_root):
     def run_configuration(config):
         if repository_root not in sys.path:
             sys.path.insert(0, repository_root)
+        import results_io as io
         import synthetic_classification as training
-        try:
-            results = training.run_experiment(config, num_threads=1)
-        except training.TrainingDivergedError as error:
-            path = training.save_results(error.results, os.path.join(
-                config["output_dir"], DIVERGED_SUBDIRECTORY))
-            raise RuntimeError(f"TrainingDivergedError: {error} Partial "
-                               f"results in {path}") from None
-        except Exception as error:  # Reported with the run, whatever it is.
-            raise RuntimeError(f"{type(error).__name__}: {error}\n"
-                               f"{traceback.format_exc()}") from None
-        return training.save_results(results, config["output_dir"])
+        output_dir = config["output_dir"]
+        with io.exclusive_lock(output_dir,
+                               training.config_fingerprint(config)):
+            finished = training.find_complete_results(output_dir, config)
+            if finished:
+                return finished, False
+            try:
+                run = training.run_experiment(config, num_threads=1)
+            except training.TrainingDivergedError as error:
+                path = training.save_run(error.run, os.path.join(
+                    output_dir, DIVERGED_SUBDIRECTORY))
+                raise RuntimeError(f"TrainingDivergedError: {error} Partial "
+                                   f"results in {path}") from None
+            except Exception as error:  # Reported with the run, whatever.
+                raise RuntimeError(f"{type(error).__name__}: {error}\n"
+                                   f"{traceback.format_exc()}") from None
+            return training.save_run(run, output_dir), True
     return run_configuration
 
 
 Failure = collections.namedtuple("Failure", ["config", "error"])
 SweepOutcome = collections.namedtuple("SweepOutcome", ["paths", "failures"])
+
+
+class SweepInterrupted(Exception):
+    """Ctrl-C stopped the sweep; `outcome` holds the runs finished before."""
+
+    def __init__(self, outcome):
+        super().__init__("The sweep was interrupted.")
+        self.outcome = outcome
 
 
 def _error_of(future):
@@ -342,31 +388,48 @@ def run_configs(client, configs):
       configs: Run configurations.
 
     Returns:
-      A SweepOutcome: `paths`, the results files written, and `failures`, a
-      list of Failure(config, error message).
+      A SweepOutcome: `paths`, the results files written (or found written
+      by a concurrent sweep), and `failures`, a list of Failure(config, error
+      message).
+
+    Raises:
+      SweepInterrupted: On KeyboardInterrupt, after cancelling the runs not
+        finished, with the outcome so far.
     """
     task = make_run_task(_REPOSITORY_ROOT)
     futures = {client.submit(task, config, pure=False): config
                for config in configs}
-    paths, failures = [], []
+    outcome = SweepOutcome([], [])
     start_time = time.monotonic()
-    for future in distributed.as_completed(futures):
-        config = futures[future]
-        if future.status == "finished":
-            paths.append(future.result())
-            logging.info("Wrote %s", paths[-1])
-        else:
-            failures.append(Failure(config, _error_of(future)))
-            logging.error("Run failed: %s", failures[-1].error)
-        _log_progress(len(paths) + len(failures), len(configs), len(failures),
-                      start_time)
-        future.release()
-    return SweepOutcome(paths, failures)
+    try:
+        for future in distributed.as_completed(futures):
+            _record(future, futures[future], outcome)
+            _log_progress(len(outcome.paths) + len(outcome.failures),
+                          len(configs), len(outcome.failures), start_time)
+            future.release()
+    except KeyboardInterrupt:
+        client.cancel(list(futures))
+        raise SweepInterrupted(outcome) from None
+    return outcome
+
+
+def _record(future, config, outcome):
+    if future.status == "finished":
+        path, ran = future.result()
+        outcome.paths.append(path)
+        logging.info("Wrote %s" if ran else
+                     "Found %s, finished by a concurrent sweep", path)
+    else:
+        outcome.failures.append(Failure(config, _error_of(future)))
+        logging.error("Run failed: %s", outcome.failures[-1].error)
 
 
 @contextlib.contextmanager
 def dask_client(scheduler_address, workers):
     """Yields a client of the scheduler, or of an embedded local cluster.
+
+    The embedded cluster's processes ignore SIGINT: Ctrl-C in a terminal
+    reaches the whole process group, and only this process should handle it.
 
     Args:
       scheduler_address: Address of a running scheduler; empty for an
@@ -377,11 +440,22 @@ def dask_client(scheduler_address, workers):
         with distributed.Client(scheduler_address) as client:
             yield client
         return
-    with distributed.LocalCluster(
+    with _sigint_ignored_by_children():
+        cluster = distributed.LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True,
-            host="127.0.0.1", dashboard_address=None) as cluster:
-        with distributed.Client(cluster) as client:
-            yield client
+            host="127.0.0.1", dashboard_address=None)
+    with cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+@contextlib.contextmanager
+def _sigint_ignored_by_children():
+    """Processes started inside inherit SIGINT ignored (through exec)."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def sweep_configs_from_flags():
@@ -393,24 +467,45 @@ def sweep_configs_from_flags():
       app.UsageError: If a configuration is invalid, naming what is wrong,
         or a flag the grid sets is given (the grid would override it).
     """
-    for flag, plural in SWEPT_FLAGS.items():
-        if flags.FLAGS[flag].present:
-            raise app.UsageError(f"--{flag} is set by the grid; give its "
-                                 f"values with --{plural}.")
+    try:
+        axes = parse_grid_axes(_GRID.value)
+    except ValueError as error:
+        raise app.UsageError(str(error)) from None
+    _check_no_flag_given_twice(axes)
     base_config = synthetic_classification.config_from_flags()
     # Relative to this process's directory: a worker would resolve a
     # relative path against its own, where the resuming scan never looks.
     for key in OUTPUT_KEYS:
         if base_config[key]:
             base_config[key] = os.path.abspath(base_config[key])
-    configs = grid_configs(base_config, _NORMS.value, _LAMBDAS.value,
-                           _METHODS.value, _SEEDS.value)
+    lists = {flag: flags.FLAGS[plural].value
+             for flag, plural in LIST_FLAGS.items()}
+    lists.update({flag: values for flag, values in axes if flag in lists})
+    configs = grid_configs(
+        base_config, lists["regularization_norm"], lists["fisher_rao_lambda"],
+        lists["fisher_rao_method"], lists["random_seed"],
+        [(flag, values) for flag, values in axes if flag not in lists])
     for config in configs:
         try:
             synthetic_classification.validate_config(config)
         except ValueError as error:
             raise app.UsageError(str(error)) from None
     return configs
+
+
+def _check_no_flag_given_twice(axes):
+    for flag, plural in SWEPT_FLAGS.items():
+        if flags.FLAGS[flag].present:
+            raise app.UsageError(f"--{flag} is set by the grid; give its "
+                                 f"values with --{plural} or --grid.")
+    for flag, _ in axes:
+        if flags.FLAGS[flag].present:
+            raise app.UsageError(f"--{flag} is given and swept by --grid; "
+                                 f"give its values once.")
+        plural = LIST_FLAGS.get(flag)
+        if plural and flags.FLAGS[plural].present:
+            raise app.UsageError(f"--{plural} and --grid={flag}=... both "
+                                 f"give values of {flag}; give them once.")
 
 
 def _log_failures(failures):
@@ -420,18 +515,38 @@ def _log_failures(failures):
                           failure.config))
 
 
+def check_output_directories(config):
+    """Creates the sweep's output directories and proves them writable.
+
+    Raises:
+      results_io.UnwritableDirectoryError: Naming the flag, path and reason.
+    """
+    synthetic_classification.check_output_directories(config)
+    results_io.ensure_writable_directory(
+        os.path.join(config["output_dir"], DIVERGED_SUBDIRECTORY),
+        "--output_dir's diverged/ subdirectory")
+
+
 def run_sweep(configs, scheduler_address="", workers=1):
     """Runs every configuration without a finished results file, on Dask.
 
     Args:
-      configs: Run configurations, all with the same absolute output_dir.
+      configs: Resolved run configurations, all with the same absolute
+        output_dir.
       scheduler_address: Address of a running scheduler; empty for an
         embedded local cluster.
       workers: Worker processes of the embedded cluster.
 
     Returns:
       A SweepOutcome of the runs it started (none if all had finished).
+
+    Raises:
+      results_io.UnwritableDirectoryError: If the output directory cannot
+        be written, before anything runs.
+      SweepInterrupted: On Ctrl-C, with the outcome so far, after shutting
+        the embedded cluster down.
     """
+    check_output_directories(configs[0])
     output_dir = configs[0]["output_dir"]  # The same for every run.
     pending = pending_configs(configs, output_dir)
     logging.info("%d configurations, %d already finished in %s, %d to run.",
@@ -439,12 +554,27 @@ def run_sweep(configs, scheduler_address="", workers=1):
                  len(pending))
     if not pending:
         return SweepOutcome([], [])
-    with dask_client(scheduler_address, workers) as client:
-        outcome = run_configs(client, pending)
+    try:
+        with dask_client(scheduler_address, workers) as client:
+            outcome = run_configs(client, pending)
+    except SweepInterrupted:
+        _quiet_dask_logging()  # Workers lost while shutting down are normal.
+        raise
     _log_failures(outcome.failures)
     logging.info("Sweep finished: %d runs written, %d failed.",
                  len(outcome.paths), len(outcome.failures))
     return outcome
+
+
+def _quiet_dask_logging():
+    for name in ("distributed", "tornado", "asyncio"):
+        python_logging.getLogger(name).setLevel(python_logging.CRITICAL)
+
+
+def count_finished(configs):
+    """How many of `configs` have a complete results file."""
+    return len(configs) - len(pending_configs(configs,
+                                              configs[0]["output_dir"]))
 
 
 def main(argv):
@@ -455,7 +585,17 @@ def main(argv):
         for config in pending_configs(configs, configs[0]["output_dir"]):
             print(synthetic_classification.command_for_config(config))
         return 0
-    outcome = run_sweep(configs, _SCHEDULER_ADDRESS.value, _WORKERS.value)
+    try:
+        outcome = run_sweep(configs, _SCHEDULER_ADDRESS.value,
+                            _WORKERS.value)
+    except results_io.UnwritableDirectoryError as error:
+        sys.exit(f"sweep.py: error: {error}")
+    except SweepInterrupted:
+        logging.set_verbosity(logging.ERROR)
+        print(f"interrupted: {count_finished(configs)} of {len(configs)} "
+              f"runs finished; run the same command again to resume",
+              file=sys.stderr)
+        return 130
     return 1 if outcome.failures else 0
 
 

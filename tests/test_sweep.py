@@ -80,8 +80,9 @@ def run_sweep_main(arguments):
 
 
 def tiny_config(output_dir, **overrides):
-    return dict(synthetic_classification.default_config(), **TINY_TRAINING,
-                output_dir=output_dir, **overrides)
+    return synthetic_classification.resolve_config(dict(
+        synthetic_classification.default_config(), **TINY_TRAINING,
+        output_dir=output_dir, **overrides))
 
 
 # Runs the training script's main on each command line read from stdin, in a
@@ -437,26 +438,31 @@ class GridTest(tf.test.TestCase):
         config = tiny_config("here", fisher_rao_lambda=1e-3)
         hparams = dict(config, output_dir="elsewhere", summary_dir="s",
                        start_time="2026-01-01T00:00:00+00:00")
-        self.assertTrue(sweep.hparams_match(config, hparams))
-        self.assertTrue(sweep.hparams_match(
+        match = synthetic_classification.hparams_match
+        self.assertTrue(match(config, hparams))
+        self.assertTrue(match(
             config, dict(hparams, fisher_rao_lambda=0.001 * (1 + 1e-12))))
-        self.assertFalse(sweep.hparams_match(
+        self.assertFalse(match(
             config, dict(hparams, fisher_rao_lambda=0.0011)))
-        self.assertFalse(sweep.hparams_match(
-            config, dict(hparams, random_seed=2)))
-        self.assertFalse(sweep.hparams_match(
+        self.assertFalse(match(config, dict(hparams, random_seed=2)))
+        self.assertFalse(match(config, dict(hparams, label_noise=0.2)))
+        self.assertFalse(match(
             dict(config, differentiate_probability=True),
             dict(hparams, differentiate_probability=1)))
         del hparams["train_size"]
-        self.assertFalse(sweep.hparams_match(config, hparams))
+        self.assertFalse(match(config, hparams))
 
     def test_none_matches_whatever_lambda_and_method_were_recorded(self):
         config = tiny_config("here", regularization_norm="None")
         hparams = dict(config, fisher_rao_lambda=0.3,
                        fisher_rao_method="exact")
-        self.assertTrue(sweep.hparams_match(config, hparams))
-        self.assertFalse(sweep.hparams_match(
-            dict(config, regularization_norm="fr"), hparams))
+        match = synthetic_classification.hparams_match
+        self.assertTrue(match(config, hparams))
+        self.assertFalse(match(dict(config, regularization_norm="fr"),
+                               hparams))
+        self.assertEqual(
+            synthetic_classification.config_fingerprint(config),
+            synthetic_classification.config_fingerprint(hparams))
 
     def test_pending_configs_skip_only_complete_results(self):
         directory = self.create_tempdir().full_path
@@ -469,7 +475,9 @@ class GridTest(tf.test.TestCase):
                        for key in results_io.TRAJECTORY_KEYS}
             results["steps"] = steps
             results["train_loss"][-1] = final_train_loss
-            results["hparams"] = dict(config, start_time="2026")
+            results.update(hparams=dict(config, start_time="2026"),
+                           stopped_at_step=None, checkpoint=None,
+                           num_parameters=1)
             results_io.write_json_atomically(results, directory, "run")
 
         write(configs[0], [0, 100, last_step])
