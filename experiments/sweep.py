@@ -440,6 +440,9 @@ def dask_client(scheduler_address, workers):
         with distributed.Client(scheduler_address) as client:
             yield client
         return
+    # The workers report through this process; a worker's own warnings are
+    # about shutting down (cancelled runs) or the event loop, not the runs.
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
     with _sigint_ignored_by_children():
         cluster = distributed.LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True,
@@ -554,12 +557,14 @@ def run_sweep(configs, scheduler_address="", workers=1):
                  len(pending))
     if not pending:
         return SweepOutcome([], [])
-    try:
-        with dask_client(scheduler_address, workers) as client:
+    with dask_client(scheduler_address, workers) as client:
+        try:
             outcome = run_configs(client, pending)
-    except SweepInterrupted:
-        _quiet_dask_logging()  # Workers lost while shutting down are normal.
-        raise
+        except SweepInterrupted:
+            # Runs cancelled and workers stopped while shutting down are
+            # what was asked for, not news.
+            _quiet_dask_logging()
+            raise
     _log_failures(outcome.failures)
     logging.info("Sweep finished: %d runs written, %d failed.",
                  len(outcome.paths), len(outcome.failures))

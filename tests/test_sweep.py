@@ -24,12 +24,15 @@ import functools
 import glob
 import io
 import os
+import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 import distributed
 import matplotlib.pyplot as plt
@@ -381,8 +384,206 @@ class ExternalClusterSweepTest(SweepTestCase):
         self.assert_results_equal_direct_runs(directory)
 
 
+def sweep_script(*arguments):
+    """The sweep's command line, run as a script."""
+    return [sys.executable,
+            os.path.join(REPOSITORY_ROOT, "experiments", "sweep.py"),
+            *arguments]
+
+
+# About two seconds per run on a busy 2-core machine.
+SLOW_TRAINING = dict(TINY_TRAINING, train_steps=6001, eval_steps=3000)
+
+
+def slow_sweep_arguments(output_dir, seeds, **extra_flags):
+    arguments = {"regularization_norms": "None",
+                 "random_seeds": ",".join(map(str, seeds)),
+                 "output_dir": output_dir, **SLOW_TRAINING, **extra_flags}
+    return [f"--{name}={value}" for name, value in arguments.items()]
+
+
+def results_per_seed(directory):
+    seeds = [results_io.load_results(path)["hparams"]["random_seed"]
+             for path in results_files(directory)]
+    return {seed: seeds.count(seed) for seed in seeds}
+
+
+class FaultTest(tf.test.TestCase):
+    """Real processes: a killed worker, two sweeps at once, Ctrl-C."""
+
+    def test_a_killed_worker_leaves_no_file_and_its_run_is_redone(self):
+        dask = os.path.join(os.path.dirname(sys.executable), "dask")
+        address = f"tcp://127.0.0.1:{free_loopback_port()}"
+        scratch = self.create_tempdir().full_path
+        processes = []
+        def start(*command):
+            process = subprocess.Popen(
+                command, env=without_pythonpath(), cwd=scratch,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.addCleanup(stop_process, process)
+            processes.append(process)
+            return process
+        start(dask, "scheduler", "--host", "127.0.0.1", "--port",
+              address.rsplit(":", 1)[1], "--no-dashboard")
+        # No nanny: each worker is one process, killed outright.
+        workers = [start(dask, "worker", address, "--no-nanny", "--nthreads",
+                         "1", "--host", "127.0.0.1", "--no-dashboard",
+                         "--local-directory", scratch) for _ in range(2)]
+        directory = self.create_tempdir().full_path
+        with distributed.Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=60)
+            sweep_process = subprocess.Popen(
+                sweep_script(*slow_sweep_arguments(
+                    directory, (1, 2, 3), scheduler_address=address)),
+                cwd=scratch, stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE, text=True)
+            self.addCleanup(stop_process, sweep_process)
+            victim = self.busy_worker_process(client, workers)
+            time.sleep(1.0)  # Inside its run.
+            victim.kill()
+            victim.wait()
+            stderr = sweep_process.communicate(timeout=240)[1]
+        self.assertEqual(sweep_process.returncode, 0, stderr)
+        self.assertEqual(results_per_seed(directory), {1: 1, 2: 1, 3: 1})
+        for path in results_files(directory):
+            self.assertTrue(results_io.is_complete(
+                results_io.load_results(path)))
+        self.assertEmpty([name for name in os.listdir(directory)
+                          if name.startswith(".tmp-")])
+
+    def busy_worker_process(self, client, workers):
+        """The worker process running a task, once one does."""
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            for address, tasks in client.processing().items():
+                if tasks:
+                    pid = client.run(os.getpid, workers=[address])[address]
+                    (process,) = [worker for worker in workers
+                                  if worker.pid == pid]
+                    return process
+            time.sleep(0.1)
+        self.fail("No worker started a run.")
+
+    def test_two_sweeps_at_once_leave_one_result_per_configuration(self):
+        directory = self.create_tempdir().full_path
+        arguments = sweep_script(*slow_sweep_arguments(
+            directory, (1, 2, 3), workers=1, train_steps=2001))
+        sweeps = [subprocess.Popen(arguments, cwd=tempfile.gettempdir(),
+                                   stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True)
+                  for _ in range(2)]
+        for process in sweeps:
+            self.addCleanup(stop_process, process)
+        outputs = [process.communicate(timeout=240)[1] for process in sweeps]
+        for process, stderr in zip(sweeps, outputs):
+            self.assertEqual(process.returncode, 0, stderr)
+        self.assertEqual(results_per_seed(directory), {1: 1, 2: 1, 3: 1})
+        self.assertLen(glob.glob(os.path.join(directory, "*.ckpt")), 3)
+
+    def test_ctrl_c_exits_130_with_the_resume_line_and_no_traceback(self):
+        directory = self.create_tempdir().full_path
+        process = subprocess.Popen(
+            sweep_script(*slow_sweep_arguments(directory, (1, 2, 3, 4),
+                                               workers=1)),
+            cwd=tempfile.gettempdir(), stderr=subprocess.PIPE, text=True,
+            start_new_session=True)
+        self.addCleanup(stop_process, process)
+        for line in process.stderr:
+            if "runs done" in line:
+                break
+        # As a terminal does: to the whole process group.
+        os.killpg(process.pid, signal.SIGINT)
+        stderr = process.stderr.read()
+        self.assertEqual(process.wait(timeout=60), 130, stderr)
+        self.assertNotIn("Traceback", stderr)
+        finished = len(results_files(directory))
+        self.assertBetween(finished, 1, 3)
+        self.assertEqual(
+            stderr.strip().splitlines()[-1],
+            f"interrupted: {finished} of 4 runs finished; run the same "
+            f"command again to resume")
+        self.assertEmpty(glob.glob(os.path.join(directory, "*.tmp-*")))
+
+    def test_unwritable_output_dir_is_refused_before_any_run(self):
+        directory = self.create_tempdir().full_path
+        a_file = os.path.join(directory, "a_file")
+        with open(a_file, "w"):
+            pass
+        process = subprocess.run(
+            sweep_script(*sweep_arguments(os.path.join(a_file, "out"))),
+            cwd=tempfile.gettempdir(), capture_output=True, text=True,
+            timeout=120)
+        self.assertEqual(process.returncode, 1, process.stderr)
+        self.assertNotIn("Traceback", process.stderr)
+        self.assertEqual(
+            process.stderr.strip().splitlines()[-1],
+            f"sweep.py: error: --output_dir={a_file}/out cannot be created:"
+            f" a part of the path is a file.")
+
+
 class GridTest(tf.test.TestCase):
     """The grid, the matching of recorded hparams, and the resuming scan."""
+
+    def configs_of(self, *arguments):
+        with flagsaver.flagsaver():
+            FLAGS(["sweep.py", "--output_dir=out", *arguments])
+            return sweep.sweep_configs_from_flags()
+
+    def test_grid_axes_cross_every_other_axis(self):
+        configs = self.configs_of(
+            "--regularization_norms=None,fr", "--fisher_rao_lambdas=0.1",
+            "--random_seeds=1,2", "--grid=label_noise=0,0.5",
+            "--grid=dataset=synthetic,digits",
+            "--grid=differentiate_probability=true,false")
+        points = [(config["regularization_norm"], config["random_seed"],
+                   config["label_noise"], config["dataset"],
+                   config["differentiate_probability"])
+                  for config in configs]
+        expected = [(norm, seed, noise, dataset, probability)
+                    for norm in ("None", "fr") for seed in (1, 2)
+                    for noise in (0.0, 0.5)
+                    for dataset in ("synthetic", "digits")
+                    for probability in (True, False)]
+        self.assertCountEqual(points, expected)
+        for config in configs:  # Each data set's own sizes.
+            self.assertEqual(config["input_dimension"],
+                             64 if config["dataset"] == "digits" else 10)
+
+    def test_grid_may_give_the_values_of_a_list_flag(self):
+        configs = self.configs_of("--regularization_norms=fr",
+                                  "--grid=random_seed=5,6",
+                                  "--grid=fisher_rao_method=exact,central")
+        self.assertCountEqual(
+            [(config["random_seed"], config["fisher_rao_method"],
+              config["fisher_rao_lambda"]) for config in configs],
+            [(seed, method, fisher_rao_lambda) for seed in (5, 6)
+             for method in ("exact", "central")
+             for fisher_rao_lambda in (0.0, 1e-3, 1e-2, 1e-1, 1.0)])
+
+    def test_bad_grids_are_refused_in_one_line_before_any_run(self):
+        for arguments, message in [
+                (["--grid=colour=red"], "'colour' is not a training flag"),
+                (["--grid=output_dir=a,b"], "not a training flag"),
+                (["--grid=label_noise"], "must be FLAG=V1,V2,..."),
+                (["--grid=label_noise=0,2"],
+                 "label_noise=2.0 is not allowed: must be a number in"),
+                (["--grid=optimizer=adam,rmsprop"], "'rmsprop' is not "
+                 "allowed"),
+                (["--grid=layer_width=8,8"], "lists 8 more than once"),
+                (["--grid=layer_width=8", "--grid=layer_width=9"],
+                 "names layer_width more than once"),
+                (["--grid=layer_width=8,9", "--layer_width=7"],
+                 "--layer_width is given and swept by --grid"),
+                (["--grid=random_seed=1,2", "--random_seeds=3"],
+                 "--random_seeds and --grid=random_seed"),
+                (["--grid=dataset=digits", "--num_classes=2"],
+                 "num_classes=2 is not allowed with dataset=digits"),
+        ]:
+            with self.subTest(arguments=arguments):
+                with self.assertRaisesRegex(app.UsageError,
+                                            re.escape(message)):
+                    self.configs_of(*arguments)
+
 
     def test_none_gets_one_run_per_seed(self):
         base = tiny_config("out", fisher_rao_method="central")
