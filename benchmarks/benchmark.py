@@ -795,7 +795,8 @@ def gradient_error_rows(settings):
 def script_config(norm, steps):
     """The script's default flags with `norm`, `steps` steps, no mid-run
     evaluation (only at step 0 and after the last step)."""
-    config = synthetic_classification.default_config()
+    config = synthetic_classification.resolve_config(
+        synthetic_classification.default_config())
     config.update(regularization_norm=norm, train_steps=steps,
                   eval_steps=10 * steps)
     return config
@@ -804,7 +805,7 @@ def script_config(norm, steps):
 def run_script(norm, steps, num_threads):
     """Runs synthetic_classification.run_experiment; checks it ran `steps`."""
     results = synthetic_classification.run_experiment(
-        script_config(norm, steps), num_threads=num_threads)
+        script_config(norm, steps), num_threads=num_threads).results
     if len(results["regularizer_loss"]) != steps:
         raise RuntimeError(
             f"run_experiment ran {len(results['regularizer_loss'])} steps, "
