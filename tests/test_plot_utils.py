@@ -13,10 +13,13 @@
 # limitations under the License.
 """Tests of plot_utils on hand-made results files and on real short runs."""
 
+import json
 import logging
 import os
+import re
 import subprocess
 import sys
+import zlib
 
 import matplotlib
 
@@ -26,6 +29,7 @@ import matplotlib.image  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from absl import flags  # noqa: E402
 
 import plot_utils  # noqa: E402
 import results_io  # noqa: E402
@@ -36,33 +40,73 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def make_results(norm="fr", lam=0.01, seed=1, method="forward",
-                 num_points=6, eval_steps=100):
-    """Plausible results of one run, different for every seed."""
-    rng = np.random.default_rng(seed + int(1e6 * lam) + len(norm))
+                 num_points=6, eval_steps=100, validation=False, **hparams):
+    """Plausible results of one run with every key, different per setting.
+
+    `hparams` override the recorded hyper-parameters (label_noise=0.1, ...).
+    """
+    hparams = {"dataset": "synthetic", "regularization_norm": norm,
+               "fisher_rao_lambda": lam, "fisher_rao_method": method,
+               "weight_decay": 0.0, "label_noise": 0.0,
+               "validation_size": 50 if validation else 0,
+               "stop_train_loss": None, "random_seed": seed,
+               "train_steps": (num_points - 1) * eval_steps,
+               "eval_steps": eval_steps,
+               "start_time": f"2026-01-01T00:00:0{seed}"} | hparams
+    rng = np.random.default_rng(zlib.crc32(repr(hparams).encode()))
     steps = np.arange(num_points) * eval_steps
     progress = np.linspace(0.0, 1.0, num_points)
     loss = 0.7 * np.exp(-3 * progress) + 0.1
+
+    def noisy(values):
+        return values + rng.normal(0, 0.02, num_points)
+
+    nulls = [None] * num_points
     return {
-        "hparams": {"regularization_norm": norm, "fisher_rao_lambda": lam,
-                    "fisher_rao_method": method, "random_seed": seed,
-                    "train_steps": int(steps[-1]),
-                    "eval_steps": eval_steps,
-                    "start_time": f"2026-01-01T00:00:0{seed}"},
+        "hparams": hparams,
         "steps": steps,
-        "train_loss": loss + rng.normal(0, 0.02, num_points),
-        "test_loss": loss + 0.1 * progress + rng.normal(0, 0.02, num_points),
-        "train_accuracy": 1 - loss / 2 + rng.normal(0, 0.02, num_points),
-        "test_accuracy": 1 - loss / 2 - 0.05 * progress
-        + rng.normal(0, 0.02, num_points),
+        "train_loss": noisy(loss),
+        "train_accuracy": noisy(1 - loss / 2),
+        "validation_loss": noisy(loss + 0.05 * progress) if validation
+        else nulls,
+        "validation_accuracy": noisy(1 - loss / 2 - 0.02 * progress)
+        if validation else nulls,
+        "test_loss": noisy(loss + 0.1 * progress),
+        "test_accuracy": noisy(1 - loss / 2 - 0.05 * progress),
+        # Spans three decades: an automatic log axis.
+        "fisher_rao_norm": 0.01 * 1000 ** progress * rng.uniform(
+            0.8, 1.2, num_points),
+        "empirical_fisher_rao_norm": 0.02 * 100 ** progress,
+        "l2_norm": noisy(5 + progress),
+        "spectral_product": noisy(2 + progress),
+        "path_norm": noisy(3 + progress),
+        "margin": noisy(progress - 0.3),  # Negative early, as real ones.
         # One value per training step, as synthetic_classification records.
         "regularizer_loss": np.exp(-np.arange(steps[-1]) / steps[-1])
         + rng.normal(0, 0.02, steps[-1]),
+        "stopped_at_step": None,
+        "checkpoint": None,
+        "num_parameters": 462,
     }
 
 
+def stop_early(results, num_points):
+    """`results` cut as --stop_train_loss cuts a run: a complete run."""
+    for key in results_io.EVALUATED_KEYS + ("steps",):
+        results[key] = results[key][:num_points]
+    last_step = int(results["steps"][-1])
+    results["regularizer_loss"] = results["regularizer_loss"][:last_step]
+    results["stopped_at_step"] = last_step
+    results["hparams"]["stop_train_loss"] = 0.5
+    return results
+
+
 def write(directory, stem, **kwargs):
-    return results_io.write_json_atomically(make_results(**kwargs),
-                                            str(directory), stem)
+    return write_results(directory, stem, make_results(**kwargs))
+
+
+def write_results(directory, stem, results):
+    return results_io.write_json_atomically(results, str(directory), stem)
 
 
 def write_text(directory, name, text):
@@ -82,8 +126,57 @@ def write_sweep(directory):
         write(directory, f"fre-{seed}", norm="fre", lam=0.1, seed=seed)
 
 
+def write_noise_sweep(directory):
+    """None and fr at three label noises, two seeds; one fr run stopped."""
+    for norm, lam in (("None", 0.0), ("fr", 0.01)):
+        for noise in (0.0, 0.1, 0.2):
+            for seed in (1, 2):
+                write(directory, f"{norm}-{noise}-{seed}", norm=norm,
+                      lam=lam, label_noise=noise, seed=seed,
+                      stop_train_loss=0.5)
+    write_results(directory, "fr-0.1-stopped", stop_early(
+        make_results(norm="fr", label_noise=0.1, seed=3), 3))
+
+
+def read_files(directory):
+    """Every results file in `directory`, parsed without plot_utils."""
+    parsed = []
+    for name in sorted(os.listdir(directory)):
+        if name.endswith(".json"):
+            with open(os.path.join(directory, name)) as results_file:
+                parsed.append(json.load(results_file))
+    return parsed
+
+
+def load_groups(directory, group_by=plot_utils.DEFAULT_GROUP_BY):
+    runs = plot_utils.load_runs(r"\.json$", str(directory))
+    return plot_utils.group_runs(runs, group_by)
+
+
 def group_labels(groups):
     return [group.label for group in groups]
+
+
+def columns(line):
+    """The cells of a line of a summary table."""
+    return re.split(r"\s{2,}", line.strip())
+
+
+def legend_texts(figure_or_axes):
+    legends = getattr(figure_or_axes, "legends", None)
+    if legends is None:
+        legends = [figure_or_axes.get_legend()]
+    return [text.get_text() for legend in legends
+            for text in legend.get_texts()]
+
+
+def solid_lines(axes):
+    return [line for line in axes.lines if line.get_linestyle() == "-"]
+
+
+def band_vertices(axes, index=0):
+    """The y coordinates of the `index`th band drawn on `axes`."""
+    return axes.collections[index].get_paths()[0].vertices[:, 1]
 
 
 def assert_readable_nonblank_png(path, min_colors=5):
@@ -105,11 +198,34 @@ def assert_colors_drawn(rgb, colors, tolerance=0.12):
         assert nearest < tolerance, f"colour {color} is not in the image"
 
 
-def run_cli(*args):
+def run_cli(*args, cwd=REPO_ROOT):
     environment = dict(os.environ, MPLBACKEND="Agg")
-    return subprocess.run([sys.executable, SCRIPT, *args], cwd=REPO_ROOT,
+    return subprocess.run([sys.executable, SCRIPT, *args], cwd=cwd,
                           env=environment, capture_output=True, text=True,
                           timeout=120)
+
+
+def run_in_process(*args):
+    """`plot_results` with the flags parsed from `args`, as the script does.
+
+    Raises what the script would exit with: SystemExit with a message, or
+    absl's IllegalFlagValueError for a value its validators refuse.
+    """
+    flag_values = flags.FlagValues()
+    plot_utils.define_flags(flag_values)
+    flag_values(["plot_utils.py", *args])
+    plot_utils.plot_results(flag_values)
+
+
+def refusal(*args):
+    """The one-line message `run_in_process(*args)` exits with."""
+    with pytest.raises(SystemExit) as exit_info:
+        run_in_process(*args)
+    message = exit_info.value.code
+    # A string code is printed to stderr with exit status 1.
+    assert isinstance(message, str) and "\n" not in message
+    assert message.startswith("plot_utils.py: error: ")
+    return message
 
 
 @pytest.fixture(autouse=True)
@@ -153,6 +269,17 @@ class TestComputeStatistics:
         with pytest.raises(ValueError, match="differ in length"):
             plot_utils.compute_statistics(data, "test_loss")
 
+    def test_band_is_clipped_to_the_values_a_quantity_can_take(self):
+        mean, std = np.array([0.1, 0.9]), np.array([0.2, 0.1])
+        lower, upper = plot_utils.band(mean, std, "l2_norm")
+        np.testing.assert_allclose(lower, [0.0, 0.7])
+        np.testing.assert_allclose(upper, [0.5, 1.1])
+        lower, upper = plot_utils.band(mean, std, "test_accuracy")
+        np.testing.assert_allclose(upper, [0.5, 1.0])
+        # Margins can be negative: unclipped.
+        lower, _ = plot_utils.band(mean, std, "margin")
+        np.testing.assert_allclose(lower, [-0.3, 0.7])
+
 
 class TestLoading:
 
@@ -176,11 +303,11 @@ class TestLoading:
         results_io.write_json_atomically({"hparams": {}, "steps": [0]},
                                          str(tmp_path), "missing-keys")
         uneven = make_results(seed=2)
-        uneven["test_loss"] = uneven["test_loss"][:-1]
-        results_io.write_json_atomically(uneven, str(tmp_path), "uneven")
+        uneven["margin"] = uneven["margin"][:-1]
+        write_results(tmp_path, "uneven", uneven)
         nested = make_results(seed=3)
         nested["hparams"]["fisher_rao_lambda"] = [0.1]
-        results_io.write_json_atomically(nested, str(tmp_path), "nested")
+        write_results(tmp_path, "nested", nested)
         with caplog.at_level(logging.WARNING):
             runs = plot_utils.load_runs(r"\.json$", str(tmp_path))
         assert [run.name for run in runs] == ["good.json"]
@@ -191,6 +318,7 @@ class TestLoading:
         assert len(warnings) == len(bad_names)
         for name, message in zip(bad_names, sorted(warnings), strict=True):
             assert name in message and "\n" not in message
+        assert "'margin'" in sorted(warnings)[-1]
 
     def test_missing_directory_raises(self, tmp_path):
         with pytest.raises(FileNotFoundError):
@@ -201,8 +329,7 @@ class TestGrouping:
 
     def test_seeds_averaged_lambdas_and_norms_separate(self, tmp_path):
         write_sweep(tmp_path)
-        runs = plot_utils.load_runs(r"\.json$", str(tmp_path))
-        groups = plot_utils.group_runs(runs, plot_utils.DEFAULT_GROUP_BY)
+        groups = load_groups(tmp_path)
         assert group_labels(groups) == [
             "norm=None, lambda=0", "norm=fr, lambda=0", "norm=fr, lambda=0.01",
             "norm=fr, lambda=0.1", "norm=fre, lambda=0.1"]
@@ -212,29 +339,26 @@ class TestGrouping:
 
     def test_group_mean_is_mean_of_its_runs(self, tmp_path):
         write_sweep(tmp_path)
-        runs = plot_utils.load_runs(r"\.json$", str(tmp_path))
-        group = plot_utils.group_runs(runs, ["fisher_rao_lambda"])[-1]
+        group = load_groups(tmp_path, ["fisher_rao_lambda"])[-1]
         assert group.hparams == {"fisher_rao_lambda": 0.1}
-        members = [run for run in runs
-                   if run.results["hparams"]["fisher_rao_lambda"] == 0.1]
+        members = [results for results in read_files(tmp_path)
+                   if results["hparams"]["fisher_rao_lambda"] == 0.1]
         mean, _ = plot_utils.compute_statistics(group.data, "test_accuracy")
         np.testing.assert_allclose(mean, np.mean(
-            [run.results["test_accuracy"] for run in members], axis=0))
+            [results["test_accuracy"] for results in members], axis=0))
 
     def test_empty_group_by_puts_all_runs_in_one_group(self, tmp_path):
         write_sweep(tmp_path)
-        runs = plot_utils.load_runs(r"\.json$", str(tmp_path))
-        (group,) = plot_utils.group_runs(runs, [])
-        assert group.label == "all runs" and len(group.runs) == len(runs)
+        (group,) = load_groups(tmp_path, [])
+        assert group.label == "all runs" and len(group.runs) == 10
 
     def test_different_lengths_are_separated_naming_files(self, tmp_path,
                                                            caplog):
         write(tmp_path, "long-1", seed=1, num_points=6)
         write(tmp_path, "long-2", seed=2, num_points=6)
         write(tmp_path, "short-1", seed=3, num_points=3)
-        runs = plot_utils.load_runs(r"\.json$", str(tmp_path))
         with caplog.at_level(logging.WARNING):
-            groups = plot_utils.group_runs(runs, plot_utils.DEFAULT_GROUP_BY)
+            groups = load_groups(tmp_path)
         assert sorted(len(group.runs) for group in groups) == [1, 2]
         assert len({group.label for group in groups}) == 2
         for group in groups:
@@ -242,20 +366,53 @@ class TestGrouping:
         message = caplog.records[-1].getMessage()
         for name in ("long-1.json", "long-2.json", "short-1.json"):
             assert name in message
-        figure = plot_utils.plot_trajectories(groups)
-        plot_utils.save_figure(figure, str(tmp_path / "mixed.png"))
-        assert_readable_nonblank_png(str(tmp_path / "mixed.png"))
+        loss_axes = plot_utils.plot_trajectories(groups).axes[0]
+        assert sorted(len(line.get_xdata()) for line in loss_axes.lines) \
+            == [3, 3, 6, 6]
+
+    def test_final_groups_keep_a_stop_loss_run_with_its_siblings(
+            self, tmp_path):
+        write(tmp_path, "full-1", seed=1)
+        write(tmp_path, "full-2", seed=2)
+        write_results(tmp_path, "stopped",
+                      stop_early(make_results(seed=3), 4))
+        runs = plot_utils.load_runs(r"\.json$", str(tmp_path))
+        # Trajectories of different steps are never averaged...
+        assert len(plot_utils.group_runs(runs, ["regularization_norm"])) == 2
+        # ...but final values are, each run's from its last evaluation.
+        (group,) = plot_utils.group_final_runs(runs, ["regularization_norm"])
+        assert len(group.runs) == 3
+        last = np.array([results["test_accuracy"][-1]
+                         for results in read_files(tmp_path)])
+        np.testing.assert_allclose(
+            plot_utils.final_statistics(group)["test_accuracy"],
+            (last.mean(), last.std(ddof=1)))
+        row = plot_utils.format_summary_table([group]).splitlines()[2]
+        assert row.split()[1:3] == ["3", "300-500"]
 
     def test_warns_when_a_group_mixes_other_hparams(self, tmp_path, caplog):
         write(tmp_path, "forward", seed=1, method="forward")
         write(tmp_path, "exact", seed=2, method="exact")
-        runs = plot_utils.load_runs(r"\.json$", str(tmp_path))
         with caplog.at_level(logging.WARNING):
-            (group,) = plot_utils.group_runs(runs,
-                                             plot_utils.DEFAULT_GROUP_BY)
+            (group,) = load_groups(tmp_path)
         assert len(group.runs) == 2
         assert "fisher_rao_method (exact/forward)" in caplog.text
         assert "random_seed" not in caplog.text
+
+    def test_unfinished_runs_are_judged_by_is_complete(self, tmp_path):
+        write(tmp_path, "finished", seed=1)
+        write_results(tmp_path, "stop-loss",
+                      stop_early(make_results(seed=2), 2))
+        interrupted = make_results(seed=3)
+        for key in results_io.EVALUATED_KEYS + ("steps",):
+            interrupted[key] = interrupted[key][:2]
+        write_results(tmp_path, "interrupted", interrupted)
+        diverged = make_results(seed=4)
+        diverged["train_loss"][-1] = float("nan")
+        write_results(tmp_path, "diverged", diverged)
+        runs = plot_utils.load_runs(r"\.json$", str(tmp_path))
+        assert [run.name for run in plot_utils.unfinished_runs(runs)] == [
+            "diverged.json", "interrupted.json"]
 
 
 class TestSummary:
@@ -272,17 +429,21 @@ class TestSummary:
         np.testing.assert_allclose(
             statistics["generalization_gap"],
             ((train - test).mean(), (train - test).std(ddof=1)))
+        assert np.isnan(statistics["validation_loss"]).all()
 
-    def test_table_has_one_row_per_group(self, tmp_path):
+    def test_table_has_one_row_per_group_and_any_extra_column(self,
+                                                              tmp_path):
         write_sweep(tmp_path)
-        runs = plot_utils.load_runs(r"\.json$", str(tmp_path))
-        groups = plot_utils.group_runs(runs, plot_utils.DEFAULT_GROUP_BY)
-        lines = plot_utils.format_summary_table(groups).splitlines()
+        groups = load_groups(tmp_path)
+        lines = plot_utils.format_summary_table(
+            groups, ["margin", "test_loss"]).splitlines()
         assert len(lines) == 2 + len(groups)
-        assert "gap" in lines[0]
-        test_loss = plot_utils.final_statistics(groups[0])["test_loss"]
+        assert columns(lines[0])[-2:] == ["gap (train-test acc)", "margin"]
+        statistics = plot_utils.final_statistics(groups[0])
         assert lines[2].startswith("norm=None, lambda=0 ")
-        assert f"{test_loss[0]:.4f} ± {test_loss[1]:.4f}" in lines[2]
+        for key in ("test_loss", "margin"):
+            mean, std = statistics[key]
+            assert f"{mean:.4f} ± {std:.4f}" in lines[2]
 
     def test_lambda_table_covers_norm_method_lambda(self, tmp_path):
         write_sweep(tmp_path)
@@ -295,12 +456,11 @@ class TestSummary:
         assert "norm=fr, method=forward, lambda=0.1 " in table
 
 
-class TestFigures:
+class TestTrajectoryFigure:
 
-    def test_trajectory_png_is_valid_and_shows_every_group(self, tmp_path):
+    def test_png_is_valid_and_shows_every_group(self, tmp_path):
         write_sweep(tmp_path)
-        runs = plot_utils.load_runs(r"\.json$", str(tmp_path))
-        groups = plot_utils.group_runs(runs, plot_utils.DEFAULT_GROUP_BY)
+        groups = load_groups(tmp_path)
         figure = plot_utils.plot_trajectories(groups)
         path = str(tmp_path / "figures" / "trajectories.png")
         plot_utils.save_figure(figure, path)
@@ -312,31 +472,64 @@ class TestFigures:
         np.testing.assert_array_equal(regularizer_axes.lines[0].get_xdata(),
                                       np.arange(groups[0].steps[-1]))
         assert "2 runs per group" in figure.get_suptitle()
+        # No run has a validation split: train and test only.
+        assert legend_texts(loss_axes) == ["train", "test"]
+        assert len(loss_axes.lines) == 2 * len(groups)
+
+    def test_validation_curves_are_dotted_when_recorded(self, tmp_path):
+        write(tmp_path, "a", seed=1, validation=True)
+        write(tmp_path, "b", seed=2, validation=True)
+        figure = plot_utils.plot_trajectories(load_groups(tmp_path))
+        loss_axes, accuracy_axes = figure.axes[:2]
+        files = read_files(tmp_path)
+        for axes, key in ((loss_axes, "validation_loss"),
+                          (accuracy_axes, "validation_accuracy")):
+            assert legend_texts(axes) == ["train", "validation", "test"]
+            (dotted,) = [line for line in axes.lines
+                         if line.get_linestyle() == ":"]
+            np.testing.assert_allclose(dotted.get_ydata(), np.mean(
+                [results[key] for results in files], axis=0))
+
+    def test_bands_of_non_negative_quantities_stop_at_zero(self, tmp_path):
+        # Two runs far apart: mean - 2 std would be far below 0.
+        for seed, value in ((1, 0.0), (2, 1.0)):
+            results = make_results(seed=seed)
+            results["regularizer_loss"] = [value] * 500
+            results["l2_norm"] = [value] * 6
+            write_results(tmp_path, f"run-{seed}", results)
+        groups = load_groups(tmp_path)
+        mean, std = plot_utils.compute_statistics(groups[0].data,
+                                                  "regularizer_loss")
+        assert (mean - 2 * std).min() < -0.9
+        regularizer_axes = plot_utils.plot_trajectories(groups).axes[2]
+        assert band_vertices(regularizer_axes).min() == 0.0
+        measure_axes = plot_utils.plot_measures(
+            groups, ["l2_norm"], y_scale="linear").axes[0]
+        assert band_vertices(measure_axes).min() == 0.0
 
     def test_null_values_of_a_diverged_run_leave_gaps(self, tmp_path):
         diverged = make_results(seed=1)
         diverged["train_loss"][-2:] = [float("nan")] * 2
         diverged["regularizer_loss"][-1] = float("inf")
-        results_io.write_json_atomically(diverged, str(tmp_path), "diverged")
-        runs = plot_utils.load_runs(r"\.json$", str(tmp_path))
-        assert runs[0].results["train_loss"][-1] is None
-        groups = plot_utils.group_runs(runs, plot_utils.DEFAULT_GROUP_BY)
+        write_results(tmp_path, "diverged", diverged)
+        groups = load_groups(tmp_path)
+        assert groups[0].runs[0].results["train_loss"][-1] is None
         figure = plot_utils.plot_trajectories(groups)
-        plot_utils.save_figure(figure, str(tmp_path / "diverged.png"))
-        assert_readable_nonblank_png(str(tmp_path / "diverged.png"))
         plotted = figure.axes[0].lines[0].get_ydata()
         assert np.isnan(plotted[-2:]).all() and np.isfinite(plotted[:-2]).all()
         assert "nan ± " in plot_utils.format_summary_table(groups)
 
-    def test_unfinished_runs_are_those_short_of_train_steps(self, tmp_path):
-        write(tmp_path, "finished", seed=1, num_points=6)
-        stopped = make_results(seed=2, num_points=6)
-        for key in plot_utils.EVALUATED_KEYS + ("steps",):
-            stopped[key] = stopped[key][:2]
-        results_io.write_json_atomically(stopped, str(tmp_path), "stopped")
+    def test_one_run_is_one_run_not_one_runs(self, tmp_path):
+        write(tmp_path, "only", seed=1)
+        groups = load_groups(tmp_path)
+        for figure in (plot_utils.plot_trajectories(groups),
+                       plot_utils.plot_measures(groups, ["margin"])):
+            assert "(1 run per group)" in figure.get_suptitle()
+            assert legend_texts(figure) == ["norm=fr, lambda=0.01 (1 run)"]
         runs = plot_utils.load_runs(r"\.json$", str(tmp_path))
-        assert [run.name for run in plot_utils.unfinished_runs(runs)] == [
-            "stopped.json"]
+        figure = plot_utils.plot_lambda_sweep(
+            plot_utils.lambda_sweep_groups(runs))
+        assert "(1 run per point)" in figure.get_suptitle()
 
     def test_draw_plot_spaces_points_by_factor(self):
         plt.figure()
@@ -345,9 +538,148 @@ class TestFigures:
         axes = plt.gca()
         np.testing.assert_array_equal(axes.lines[0].get_xdata(), [0, 50, 100])
         assert axes.get_ylabel() == "loss"
-        band = axes.collections[0].get_paths()[0].vertices
-        assert np.isclose(band[:, 1].max(), 3.2)
-        assert np.isclose(band[:, 1].min(), 0.8)
+        assert np.isclose(band_vertices(axes).max(), 3.2)
+        assert np.isclose(band_vertices(axes).min(), 0.8)
+
+
+class TestMeasuresFigure:
+
+    def test_one_panel_per_measure_drawing_the_files_means(self, tmp_path):
+        write_sweep(tmp_path)
+        groups = load_groups(tmp_path)
+        measures = ["fisher_rao_norm", "l2_norm", "margin", "test_loss"]
+        figure = plot_utils.plot_measures(groups, measures)
+        assert [axes.get_title() for axes in figure.axes] == measures
+        files = read_files(tmp_path)
+        for axes, measure in zip(figure.axes, measures, strict=True):
+            for group, line in zip(groups, axes.lines, strict=True):
+                members = [results[measure] for results in files
+                           if all(results["hparams"][name] == value
+                                  for name, value in group.hparams.items())]
+                assert len(members) == 2
+                np.testing.assert_allclose(line.get_ydata(),
+                                           np.mean(members, axis=0))
+                np.testing.assert_array_equal(line.get_xdata(),
+                                              files[0]["steps"])
+
+    @pytest.mark.parametrize("y_scale, log_panels", [
+        ("auto", ["fisher_rao_norm"]),  # Positive, spans 3 decades.
+        ("log", ["fisher_rao_norm", "l2_norm"]),  # Margin < 0 stays linear.
+        ("linear", []),
+    ])
+    def test_y_scale(self, tmp_path, y_scale, log_panels):
+        write(tmp_path, "run", seed=1)
+        measures = ["fisher_rao_norm", "l2_norm", "margin"]
+        figure = plot_utils.plot_measures(load_groups(tmp_path), measures,
+                                          y_scale)
+        assert [axes.get_title() for axes in figure.axes
+                if axes.get_yscale() == "log"] == log_panels
+
+    def test_unknown_measures_are_refused_listing_the_allowed(self,
+                                                              tmp_path):
+        write(tmp_path, "run", seed=1)
+        groups = load_groups(tmp_path)
+        # The gap is a final value, not a trajectory.
+        for unknown in ("colour", "generalization_gap"):
+            with pytest.raises(ValueError, match=unknown) as error:
+                plot_utils.plot_measures(groups, ["margin", unknown])
+            assert ", ".join(results_io.EVALUATED_KEYS) in str(error.value)
+
+    def test_a_measure_never_recorded_says_so(self, tmp_path):
+        write(tmp_path, "run", seed=1)
+        (axes,) = plot_utils.plot_measures(load_groups(tmp_path),
+                                           ["validation_loss"]).axes
+        assert np.isnan(axes.lines[0].get_ydata()).all()
+        assert [text.get_text() for text in axes.texts] == ["not recorded"]
+
+
+class TestFinalValuesFigure:
+
+    @pytest.mark.parametrize("values, kind", [
+        ([0.0, 0.1, 0.2], "linear"),
+        ([0.0, 1e-3, 1e-2, 1e-1], "log"),
+        ([1e-4, 1e-2], "log"),
+        ([-1.0, 1.0, 100.0], "linear"),
+        (["digits", "synthetic"], "categorical"),
+        ([True, False], "categorical"),
+    ])
+    def test_x_axis_kind(self, values, kind):
+        assert plot_utils.x_axis_kind(values) == kind
+
+    def test_values_are_means_of_each_runs_last_evaluation(self, tmp_path):
+        write_noise_sweep(tmp_path)
+        runs = plot_utils.load_runs(r"\.json$", str(tmp_path))
+        groups = plot_utils.final_value_groups(
+            runs, "label_noise", plot_utils.DEFAULT_GROUP_BY)
+        measures = ["test_accuracy", "generalization_gap", "l2_norm"]
+        figure = plot_utils.plot_final_values(groups, "label_noise",
+                                              measures)
+        files = read_files(tmp_path)
+        for subfigure, measure in zip(figure.subfigs, measures, strict=True):
+            (axes,) = subfigure.axes
+            assert axes.get_xscale() == "linear"
+            assert axes.get_xlabel() == "label_noise"
+            lines = solid_lines(axes)
+            assert len(lines) == 2
+            for norm, line in zip(("None", "fr"), lines, strict=True):
+                np.testing.assert_array_equal(line.get_xdata(),
+                                              [0.0, 0.1, 0.2])
+                expected = [np.mean([
+                    results["train_accuracy"][-1]
+                    - results["test_accuracy"][-1]
+                    if measure == "generalization_gap"
+                    else results[measure][-1]
+                    for results in files
+                    if results["hparams"]["regularization_norm"] == norm
+                    and results["hparams"]["label_noise"] == noise])
+                    for noise in (0.0, 0.1, 0.2)]
+                np.testing.assert_allclose(line.get_ydata(), expected)
+        assert legend_texts(figure) == ["norm=None, lambda=0",
+                                        "norm=fr, lambda=0.01"]
+        assert "against label_noise" in figure.get_suptitle()
+
+    def test_categorical_x_gets_one_tick_per_value(self, tmp_path):
+        for dataset in ("synthetic", "digits"):
+            for seed in (1, 2):
+                write(tmp_path, f"{dataset}-{seed}", dataset=dataset,
+                      seed=seed)
+        runs = plot_utils.load_runs(r"\.json$", str(tmp_path))
+        groups = plot_utils.final_value_groups(runs, "dataset", [])
+        figure = plot_utils.plot_final_values(groups, "dataset",
+                                              ["test_loss"])
+        (axes,) = figure.axes
+        assert [label.get_text() for label in axes.get_xticklabels()] == [
+            "digits", "synthetic"]
+        (error_bars,) = axes.containers
+        means, _ = error_bars.lines[0].get_data()[1], None
+        expected = [np.mean([results["test_loss"][-1]
+                             for results in read_files(tmp_path)
+                             if results["hparams"]["dataset"] == dataset])
+                    for dataset in ("digits", "synthetic")]
+        np.testing.assert_allclose(means, expected)
+        np.testing.assert_array_equal(error_bars.lines[0].get_xdata(),
+                                      [0, 1])
+
+    def test_log_x_puts_zero_in_its_own_panel(self, tmp_path):
+        for decay in (0.0, 1e-3, 1e-2, 1e-1):
+            write(tmp_path, f"decay-{decay}", weight_decay=decay)
+        runs = plot_utils.load_runs(r"\.json$", str(tmp_path))
+        groups = plot_utils.final_value_groups(runs, "weight_decay", [])
+        figure = plot_utils.plot_final_values(groups, "weight_decay",
+                                              ["l2_norm"])
+        zero_axes, log_axes = figure.axes
+        assert log_axes.get_xscale() == "log"
+        assert [label.get_text() for label in zero_axes.get_xticklabels()] \
+            == ["0"]
+        np.testing.assert_array_equal(solid_lines(log_axes)[0].get_xdata(),
+                                      [1e-3, 1e-2, 1e-1])
+
+    def test_unknown_measure_is_refused_listing_the_allowed(self, tmp_path):
+        write(tmp_path, "run")
+        runs = plot_utils.load_runs(r"\.json$", str(tmp_path))
+        groups = plot_utils.final_value_groups(runs, "label_noise", [])
+        with pytest.raises(ValueError, match="colour.*generalization_gap"):
+            plot_utils.plot_final_values(groups, "label_noise", ["colour"])
 
     def test_lambda_plot_renders_every_line(self, tmp_path):
         write_sweep(tmp_path)
@@ -363,14 +695,15 @@ class TestFigures:
         assert [label.get_text() for label in zero_axes.get_xticklabels()] \
             == ["λ = 0"]
         # fr has two positive lambdas: its mean line joins them in order.
-        fr_line = [line for line in log_axes.lines
-                   if len(line.get_xdata()) == 2 and line.get_linestyle()
-                   == "-"]
+        fr_line = [line for line in solid_lines(log_axes)
+                   if len(line.get_xdata()) == 2]
         assert len(fr_line) == 1
         np.testing.assert_array_equal(fr_line[0].get_xdata(), [0.01, 0.1])
+        # None has only lambda = 0: a dotted reference across the log panel.
+        assert [line.get_linestyle() for line in log_axes.lines].count(":") \
+            == 1
         # The method means nothing without a norm: None's label omits it.
-        labels = [text.get_text() for legend in figure.legends
-                  for text in legend.get_texts()]
+        labels = legend_texts(figure)
         none_labels = [label for label in labels if "norm=None" in label]
         assert none_labels and all("method" not in label
                                    for label in none_labels)
@@ -379,7 +712,7 @@ class TestFigures:
     def test_lambda_groups_refuse_missing_lambda(self, tmp_path):
         results = make_results()
         del results["hparams"]["fisher_rao_lambda"]
-        results_io.write_json_atomically(results, str(tmp_path), "nolambda")
+        write_results(tmp_path, "nolambda", results)
         runs = plot_utils.load_runs(r"\.json$", str(tmp_path))
         with pytest.raises(ValueError, match="nolambda.json"):
             plot_utils.lambda_sweep_groups(runs)
@@ -387,60 +720,130 @@ class TestFigures:
 
 class TestCommandLine:
 
-    def test_png_output_table_and_skipped_file(self, tmp_path):
-        write_sweep(tmp_path)
-        write_text(tmp_path, "broken.json", "{")
-        output = str(tmp_path / "out" / "figure.png")
-        result = run_cli(f"--results_dir={tmp_path}", f"--output={output}")
+    def test_default_output_is_next_to_the_results(self, tmp_path):
+        results_dir = tmp_path / "results"
+        write(results_dir, "fre-1", norm="fre", lam=0.1, seed=1)
+        write(results_dir, "fre-2", norm="fre", lam=0.1, seed=2)
+        write_text(results_dir, "broken.json", "{")
+        elsewhere = tmp_path / "cwd"
+        elsewhere.mkdir()
+        result = run_cli(f"--results_dir={results_dir}", cwd=elsewhere)
         assert result.returncode == 0, result.stderr
-        assert_readable_nonblank_png(output)
+        output = results_dir / "fisher_rao_trajectories.png"
+        assert_readable_nonblank_png(str(output))
+        assert f"Wrote the figure to {output}" in result.stderr
+        assert os.listdir(elsewhere) == []
         assert "norm=fre, lambda=0.1" in result.stdout
         assert result.stderr.count("broken.json") == 1
 
-    def test_pdf_output_and_lambda_mode(self, tmp_path):
+    def test_unwritable_output_is_a_one_line_error(self, tmp_path):
         write_sweep(tmp_path)
-        output = str(tmp_path / "sweep.pdf")
-        result = run_cli(f"--results_dir={tmp_path}", f"--output={output}",
-                         "--plot=lambda")
-        assert result.returncode == 0, result.stderr
+        a_file = write_text(tmp_path, "a_file", "")
+        result = run_cli(f"--results_dir={tmp_path}",
+                         f"--output={a_file}/under/figure.png")
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        (line,) = [line for line in result.stderr.splitlines()
+                   if "error" in line]
+        assert f"{a_file}/under" in line and "a part of the path is a file" \
+            in line
+
+    @pytest.mark.parametrize("output, reason", [
+        ("a_file/under/figure.png", "a part of the path is a file"),
+        ("a_file/figure.png", "is a file, not a directory"),
+        ("a_directory.png", "is a directory"),
+    ])
+    def test_unwritable_output_is_refused_before_loading(
+            self, tmp_path, output, reason):
+        write_text(tmp_path, "a_file", "")
+        os.mkdir(tmp_path / "a_directory.png")
+        empty = tmp_path / "no_results"
+        empty.mkdir()
+        # The output is refused though loading would fail too.
+        message = refusal(f"--results_dir={empty}",
+                          f"--output={tmp_path / output}")
+        assert reason in message
+        assert str(tmp_path / os.path.dirname(output)) in message
+        assert sorted(os.listdir(tmp_path)) == [
+            "a_directory.png", "a_file", "no_results"]
+        assert os.listdir(empty) == []
+
+    def test_pdf_output_and_lambda_mode(self, tmp_path, capsys):
+        write_sweep(tmp_path)
+        output = tmp_path / "out" / "sweep.pdf"
+        run_in_process(f"--results_dir={tmp_path}", f"--output={output}",
+                       "--plot=lambda")
         with open(output, "rb") as pdf_file:
             assert pdf_file.read(5) == b"%PDF-"
-        assert "norm=fr, method=forward, lambda=0.01 " in result.stdout
+        assert "norm=fr, method=forward, lambda=0.01 " in capsys \
+            .readouterr().out
+
+    def test_final_mode_against_a_swept_flag(self, tmp_path, capsys):
+        write_noise_sweep(tmp_path)
+        run_in_process(f"--results_dir={tmp_path}", "--plot=final",
+                       "--x_hparam=label_noise", "--measures=margin,l2_norm")
+        assert_readable_nonblank_png(str(tmp_path / "fisher_rao_final.png"))
+        lines = capsys.readouterr().out.splitlines()
+        assert columns(lines[1])[-2:] == ["margin", "l2 norm"]
+        # One row per (norm, lambda, noise); the stopped run joined its own.
+        rows = [line for line in lines if line.startswith("norm=")]
+        assert len(rows) == 6
+        assert "norm=fr, lambda=0.01, label_noise=0.1  3" in "\n".join(rows)
+
+    def test_measures_mode(self, tmp_path):
+        write_sweep(tmp_path)
+        run_in_process(f"--results_dir={tmp_path}", "--plot=measures",
+                       "--measures=margin")
+        assert_readable_nonblank_png(
+            str(tmp_path / "fisher_rao_measures.png"))
+
+    def test_unknown_measure_exits_with_one_line(self, tmp_path):
+        write_sweep(tmp_path)
+        result = run_cli(f"--results_dir={tmp_path}", "--plot=measures",
+                         "--measures=margin,colour")
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        (line,) = [line for line in result.stderr.splitlines()
+                   if "colour" in line]
+        assert ", ".join(results_io.EVALUATED_KEYS) in line
+        assert not os.path.exists(tmp_path / "fisher_rao_measures.png")
+
+    @pytest.mark.parametrize("args, refused", [
+        (["--plot=measures", "--measures=generalization_gap"],
+         "generalization_gap"),
+        (["--plot=trajectories", "--measures=margin"], "--plot=trajectories"),
+        (["--plot=final", "--measures="], "no measure"),
+        (["--output=figure.jpeg"], ".png, .pdf, .svg"),
+    ])
+    def test_bad_flag_values_are_refused(self, args, refused):
+        with pytest.raises(flags.IllegalFlagValueError, match=refused):
+            run_in_process(*args)
 
     @pytest.mark.parametrize("make_files", [False, True])
     def test_no_results_is_a_one_line_error(self, tmp_path, make_files):
         if make_files:
             write_sweep(tmp_path)
         pattern = "^nothing-matches-this"
-        result = run_cli(f"--results_dir={tmp_path}", f"--pattern={pattern}",
-                         f"--output={tmp_path / 'never.png'}")
-        assert result.returncode == 1
-        assert "Traceback" not in result.stderr
-        error_lines = [line for line in result.stderr.splitlines()
-                       if "error" in line]
-        assert len(error_lines) == 1
-        assert str(tmp_path) in error_lines[0]
-        assert pattern in error_lines[0]
+        message = refusal(f"--results_dir={tmp_path}", f"--pattern={pattern}",
+                          f"--output={tmp_path / 'never.png'}")
+        assert str(tmp_path) in message and pattern in message
         assert not os.path.exists(tmp_path / "never.png")
 
-    def test_missing_directory_is_a_one_line_error(self, tmp_path):
-        missing = str(tmp_path / "absent")
-        result = run_cli(f"--results_dir={missing}",
-                         f"--output={tmp_path / 'never.png'}")
-        assert result.returncode == 1
-        assert "Traceback" not in result.stderr
-        assert f"results directory {missing}" in result.stderr
+    @pytest.mark.parametrize("output", [True, False])
+    def test_missing_directory_is_a_one_line_error(self, tmp_path, output):
+        missing = tmp_path / "absent"
+        message = refusal(f"--results_dir={missing}", *(
+            [f"--output={tmp_path / 'never.png'}"] if output else []))
+        assert f"results directory {missing}" in message
+        assert os.listdir(tmp_path) == []
 
-    def test_unknown_group_by_and_bad_extension_are_refused(self, tmp_path):
+    @pytest.mark.parametrize("args", [
+        ["--group_by=colour"],
+        ["--plot=final", "--x_hparam=colour"],
+    ])
+    def test_unknown_hparams_are_refused(self, tmp_path, args):
         write_sweep(tmp_path)
-        result = run_cli(f"--results_dir={tmp_path}", "--group_by=colour",
-                         f"--output={tmp_path / 'x.png'}")
-        assert result.returncode == 1 and "Traceback" not in result.stderr
-        assert "colour" in result.stderr and "random_seed" in result.stderr
-        result = run_cli(f"--results_dir={tmp_path}",
-                         f"--output={tmp_path / 'x.jpeg'}")
-        assert result.returncode == 1 and "Traceback" not in result.stderr
-        assert ".png, .pdf, .svg" in result.stderr
+        message = refusal(f"--results_dir={tmp_path}", *args)
+        assert "colour" in message and "random_seed" in message
 
 
 @pytest.fixture(scope="module")
@@ -452,9 +855,10 @@ def real_results_dir(tmp_path_factory):
         for seed in (1, 2):
             config = dict(training.default_config(), regularization_norm=norm,
                           fisher_rao_lambda=lam, random_seed=seed,
-                          train_steps=200, eval_steps=50, train_size=200,
-                          batch_size=32, optimizer="adam", learning_rate=0.01)
-            training.save_results(training.run_experiment(config), directory)
+                          train_steps=100, eval_steps=50, train_size=200,
+                          validation_size=50, batch_size=32,
+                          optimizer="adam", learning_rate=0.01)
+            training.save_run(training.run_experiment(config), directory)
     return directory
 
 
@@ -462,33 +866,36 @@ class TestRealRuns:
 
     def test_groups_statistics_and_figures(self, real_results_dir, tmp_path):
         runs = plot_utils.load_runs(r"\.json$", real_results_dir)
+        assert plot_utils.unfinished_runs(runs) == []
         groups = plot_utils.group_runs(runs, plot_utils.DEFAULT_GROUP_BY)
         assert group_labels(groups) == ["norm=None, lambda=0",
                                         "norm=fr, lambda=0.1"]
         for group in groups:
             assert len(group.runs) == 2
-            np.testing.assert_array_equal(group.steps, [0, 50, 100, 150, 200])
+            np.testing.assert_array_equal(group.steps, [0, 50, 100])
             np.testing.assert_array_equal(
-                plot_utils.regularizer_steps(group), np.arange(200))
+                plot_utils.regularizer_steps(group), np.arange(100))
             last = np.array([run["test_accuracy"][-1] for run in group.data])
             np.testing.assert_allclose(
                 plot_utils.final_statistics(group)["test_accuracy"],
                 (last.mean(), last.std(ddof=1)))
+        figure = plot_utils.plot_trajectories(groups)
+        assert "validation" in legend_texts(figure.axes[0])
         path = str(tmp_path / "real.png")
-        plot_utils.save_figure(plot_utils.plot_trajectories(groups), path)
+        plot_utils.save_figure(figure, path)
         assert_colors_drawn(assert_readable_nonblank_png(path),
                             plot_utils.group_colors(2))
-        lambda_groups = plot_utils.lambda_sweep_groups(runs)
-        path = str(tmp_path / "real_lambda.png")
-        plot_utils.save_figure(plot_utils.plot_lambda_sweep(lambda_groups),
-                               path)
-        assert_readable_nonblank_png(path)
+        figure = plot_utils.plot_measures(groups, results_io.MEASURE_KEYS)
+        for axes in figure.axes:
+            assert np.isfinite(axes.lines[0].get_ydata()).all()
+        figure = plot_utils.plot_lambda_sweep(
+            plot_utils.lambda_sweep_groups(runs))
+        assert len(figure.subfigs) == 3
 
-    def test_command_line_table(self, real_results_dir, tmp_path):
-        result = run_cli(f"--results_dir={real_results_dir}",
-                         f"--output={tmp_path / 'real.png'}")
-        assert result.returncode == 0, result.stderr
-        rows = [line for line in result.stdout.splitlines()
+    def test_command_line_table(self, real_results_dir, tmp_path, capsys):
+        run_in_process(f"--results_dir={real_results_dir}",
+                       f"--output={tmp_path / 'real.png'}")
+        rows = [line for line in capsys.readouterr().out.splitlines()
                 if line.startswith("norm=")]
         assert [row.split("  ")[0] for row in rows] == [
             "norm=None, lambda=0", "norm=fr, lambda=0.1"]
