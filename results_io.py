@@ -68,19 +68,67 @@ def write_json_atomically(data, directory, stem):
     Returns:
       The path of the written file.
     """
+    temporary_path = _write_temporary_file(_strict_json_text(data),
+                                           directory, ".json")
+    try:
+        return _link_to_unused_name(temporary_path, directory, stem)
+    finally:
+        os.unlink(temporary_path)
+
+
+def replace_json_atomically(data, path):
+    """Writes `data` as strict JSON to `path`, replacing any file there.
+
+    For files that every invocation refreshes (a study's summary.json),
+    unlike `write_json_atomically`, which never replaces. The text goes to a
+    temporary file in the same directory, renamed over `path` by `os.replace`,
+    so a reader sees the old file or the new one, never half of one.
+
+    Args:
+      data: JSON-like value, converted as by `write_json_atomically`.
+      path: Destination file; its directory is created if missing.
+
+    Returns:
+      `path`.
+    """
+    return replace_text_atomically(_strict_json_text(data), path)
+
+
+def replace_text_atomically(text, path):
+    """Writes `text` to `path` as `replace_json_atomically` does; returns it."""
+    directory = os.path.dirname(os.path.abspath(path))
+    extension = os.path.splitext(path)[1]
+    temporary_path = _write_temporary_file(text, directory, extension)
+    try:
+        os.replace(temporary_path, path)
+    except BaseException:
+        os.unlink(temporary_path)
+        raise
+    return path
+
+
+def _strict_json_text(data):
+    return json.dumps(to_strict_json_value(data), allow_nan=False, indent=1)
+
+
+def _write_temporary_file(text, directory, suffix):
+    """Writes `text` to a new hidden file in `directory`; returns its path.
+
+    The name starts with "." so that readers of the directory skip it.
+    """
     os.makedirs(directory, exist_ok=True)
-    text = json.dumps(to_strict_json_value(data), allow_nan=False, indent=1)
     descriptor, temporary_path = tempfile.mkstemp(
-        dir=directory, prefix=".tmp-", suffix=".json")
+        dir=directory, prefix=".tmp-", suffix=suffix)
     try:
         os.fchmod(descriptor, 0o644)  # mkstemp's 0600 would hide results.
         with os.fdopen(descriptor, "w") as temporary_file:
             temporary_file.write(text)
             temporary_file.flush()
             os.fsync(temporary_file.fileno())
-        return _link_to_unused_name(temporary_path, directory, stem)
-    finally:
+    except BaseException:
         os.unlink(temporary_path)
+        raise
+    return temporary_path
 
 
 def _link_to_unused_name(source, directory, stem):

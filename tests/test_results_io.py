@@ -92,3 +92,36 @@ def test_load_results_refuses_trajectories_that_are_not_lists(tmp_path):
     path.write_text(json.dumps(_results(train_loss=3.0)))
     with pytest.raises(ValueError, match="train_loss"):
         results_io.load_results(path)
+
+
+def test_replace_json_atomically_replaces_with_strict_json(tmp_path):
+    path = str(tmp_path / "out" / "summary.json")
+    assert results_io.replace_json_atomically({"tau": 0.5}, path) == path
+    results_io.replace_json_atomically(
+        {"tau": math.nan, "values": np.arange(2)}, path)
+    with open(path) as summary_file:
+        parsed = json.loads(summary_file.read(),
+                            parse_constant=_reject_constant)
+    assert parsed == {"tau": None, "values": [0, 1]}
+    # Replaced in place: no counter, no temporary file left behind.
+    assert os.listdir(tmp_path / "out") == ["summary.json"]
+    assert os.stat(path).st_mode & stat.S_IROTH
+
+
+def test_replace_json_atomically_keeps_the_old_file_on_failure(tmp_path):
+    path = str(tmp_path / "summary.json")
+    results_io.replace_json_atomically({"tau": 0.5}, path)
+    with pytest.raises(TypeError):
+        results_io.replace_json_atomically({"x": object()}, path)
+    with open(path) as summary_file:
+        assert json.load(summary_file) == {"tau": 0.5}
+    assert os.listdir(tmp_path) == ["summary.json"]
+
+
+def test_replace_text_atomically_writes_the_text(tmp_path):
+    path = str(tmp_path / "table.md")
+    results_io.replace_text_atomically("| a |\n", path)
+    results_io.replace_text_atomically("| b |\n", path)
+    with open(path) as table_file:
+        assert table_file.read() == "| b |\n"
+    assert os.listdir(tmp_path) == ["table.md"]
