@@ -26,6 +26,8 @@ Rank correlation of a complexity measure with a generalization gap
     and the granulated tau is the mean of psi over the axes.
   * `bootstrap_tau_interval`: percentile bootstrap over models (models drawn
     with replacement, the measure and gap of a model kept together).
+    Resamples where tau is undefined (a constant measure drawn) are left
+    out, up to 1 % of them; beyond that there is no interval.
   * `bootstrap_granulated_interval`: percentile bootstrap over the groups of
     each axis (a cluster bootstrap: the groups are the units psi averages;
     each axis's groups are drawn independently).
@@ -46,6 +48,9 @@ import numpy as np
 import scipy.stats
 
 CONFIDENCE_LEVEL = 0.95
+# Largest fraction of bootstrap resamples with an undefined statistic that
+# an interval may leave out.
+MAX_UNDEFINED_RESAMPLES = 0.01
 
 
 # --------------------------------------------------------------------------
@@ -91,10 +96,15 @@ class GranulatedTau:
 
 @dataclasses.dataclass(frozen=True)
 class Interval:
-    """A confidence interval, or None bounds with the reason."""
+    """A confidence interval, or None bounds with the reason.
+
+    `undefined_resamples` counts the bootstrap resamples where the
+    statistic was undefined and which the interval leaves out.
+    """
     low: float | None
     high: float | None
     reason: str | None = None
+    undefined_resamples: int = 0
 
 
 def _as_finite_vector(values, name):
@@ -239,21 +249,30 @@ def _mean_of_means(*samples, axis):
 
 def _percentile_bootstrap(data, statistic, paired, n_resamples, seed,
                           confidence):
-    """scipy's percentile bootstrap; None bounds if any resample is NaN."""
+    """scipy's bootstrap distribution, and its middle `confidence`.
+
+    Resamples where the statistic is undefined (NaN: e.g. a constant
+    measure drawn) are left out if they are at most
+    MAX_UNDEFINED_RESAMPLES of all, else there is no interval.
+    """
     with warnings.catch_warnings():
-        # NaN resamples make scipy warn; the reason below says it instead.
+        # NaN resamples make scipy warn; they are handled below.
         warnings.simplefilter("ignore")
         result = scipy.stats.bootstrap(
             data, statistic, paired=paired, vectorized=True,
             n_resamples=n_resamples, confidence_level=confidence,
             method="percentile", rng=np.random.default_rng(seed))
-    undefined = int(np.isnan(result.bootstrap_distribution).sum())
-    if undefined:
+    distribution = result.bootstrap_distribution
+    defined = distribution[np.isfinite(distribution)]
+    undefined = distribution.size - defined.size
+    if undefined > MAX_UNDEFINED_RESAMPLES * distribution.size:
         return Interval(None, None, f"the statistic is undefined in "
                         f"{undefined} of {n_resamples} resamples (too few "
-                        "distinct values)")
-    interval = result.confidence_interval
-    return Interval(float(interval.low), float(interval.high))
+                        "distinct values)", undefined)
+    # The percentile method, as scipy computes it.
+    tail = 50 * (1 - confidence)
+    low, high = np.percentile(defined, [tail, 100 - tail])
+    return Interval(float(low), float(high), None, undefined)
 
 
 def bootstrap_tau_interval(measure, gap, *, n_resamples, seed,

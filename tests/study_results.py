@@ -19,7 +19,6 @@ otherwise.
 """
 
 import json
-import os
 
 import results_io
 
@@ -87,7 +86,13 @@ def read_strict_json(path):
         return json.loads(json_file.read(), parse_constant=reject)
 
 
+# The keys a study's grids vary, naming hand-made files.
+STEM_KEYS = ("regularization_norm", "fisher_rao_method", "fisher_rao_lambda",
+             "weight_decay", "label_noise", "layer_width",
+             "num_hidden_layers", "batch_size", "random_seed")
+
+
 def stem_of(point):
-    """A file stem unique to a grid point."""
-    return "_".join(f"{key}{value}" for key, value in sorted(point.items())
-                    if key != "output_dir").replace(os.sep, "-")
+    """A file stem unique to a grid point of the studies' grids."""
+    return "_".join(f"{key}{point[key]}" for key in STEM_KEYS
+                    if key in point)

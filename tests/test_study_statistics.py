@@ -159,7 +159,7 @@ class TestBootstrap:
         assert first == again and first != other
 
     def test_tau_interval_is_the_percentile_interval_of_model_resamples(self):
-        # The same resamples drawn by hand: scipy draws indices with
+        # The same resamples drawn by hand: scipy 1.17 draws indices with
         # rng.integers(0, n, (n_resamples, n)) for paired data.
         _, measure, gap = hand_built_grid()
         interval = stats.bootstrap_tau_interval(measure, gap,
@@ -186,6 +186,22 @@ class TestBootstrap:
         interval = stats.bootstrap_tau_interval(
             [1.0, 1.0, 1.0], [0.1, 0.2, 0.3], n_resamples=100, seed=0)
         assert interval.low is None and "constant" in interval.reason
+
+    def test_rare_undefined_resamples_are_left_out(self):
+        # With seed 0, one of 200 resamples draws only measure values 2.
+        measure = np.array([0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 0.0, 0.0, 1.0,
+                            2.0, 2.0])
+        gap = np.arange(11.0)
+        interval = stats.bootstrap_tau_interval(measure, gap,
+                                                n_resamples=200, seed=0)
+        indices = np.random.default_rng(0).integers(0, 11, (200, 11))
+        taus = np.array([scipy.stats.kendalltau(measure[row],
+                                                gap[row]).statistic
+                         for row in indices])
+        defined = taus[~np.isnan(taus)]
+        assert interval.undefined_resamples == 1 == 200 - defined.size
+        assert interval.low == pytest.approx(np.percentile(defined, 2.5))
+        assert interval.high == pytest.approx(np.percentile(defined, 97.5))
 
     def test_degenerate_resamples_give_no_interval(self):
         # One model differs: many resamples hold a constant measure.
