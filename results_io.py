@@ -95,7 +95,11 @@ def replace_json_atomically(data, path):
 
 
 def replace_text_atomically(text, path):
-    """Writes `text` to `path` as `replace_json_atomically` does; returns it."""
+    """Writes `text` to `path` as `replace_json_atomically` does.
+
+    Returns:
+      `path`.
+    """
     directory = os.path.dirname(os.path.abspath(path))
     extension = os.path.splitext(path)[1]
     temporary_path = _write_temporary_file(text, directory, extension)

@@ -63,10 +63,12 @@ from matplotlib import cm, colors, lines  # noqa: E402
 
 import plot_utils  # noqa: E402
 import results_io  # noqa: E402
-from experiments import markdown_table  # noqa: E402
-from experiments import study_plots  # noqa: E402
-from experiments import study_runs  # noqa: E402
-from experiments import study_statistics  # noqa: E402
+from experiments import (  # noqa: E402
+    markdown_table,
+    study_plots,
+    study_runs,
+    study_statistics,
+)
 
 LABEL_NOISE = "label_noise"
 SEED = "random_seed"
@@ -559,31 +561,43 @@ def analyse(grid, output_dir, n_resamples, seed, smoke=False):
 FLAGS = flags.FLAGS
 
 
-def define_flags():
-    """Defines the flags; only when run as a script (see study_runs)."""
-    flags.DEFINE_string("output_dir", DEFAULT_OUTPUT_DIR,
-                        "Directory of the study: runs/ holds the results "
-                        "files; summary.json, tables.md and the figures go "
-                        "here.")
-    flags.DEFINE_bool("smoke", False,
-                      "Run a tiny grid (a few models, a few hundred steps) "
-                      "end to end, to try the command.")
-    flags.DEFINE_bool("analysis_only", False,
-                      "Train nothing; analyse the runs already in "
-                      "<output_dir>/runs.")
-    flags.DEFINE_string("scheduler_address", "",
-                        "A running Dask scheduler, e.g. tcp://host:8786; "
-                        "empty runs a local cluster of --workers processes.")
-    flags.DEFINE_integer("workers", os.cpu_count() or 1,
-                         "Worker processes of the local cluster.",
-                         lower_bound=1)
-    flags.DEFINE_integer("bootstrap_resamples", 2000,
-                         "Bootstrap resamples of every interval.",
-                         lower_bound=100)
-    flags.DEFINE_integer("bootstrap_seed", 0, "Seed of the bootstrap.",
-                         lower_bound=0)
-    flags.register_validator("output_dir", bool,
-                             message="--output_dir must not be empty.")
+def define_flags(flag_values=FLAGS):
+    """Defines the flags on `flag_values`; on FLAGS only as a script.
+
+    Not at import: synthetic_classification and the sweep define
+    --output_dir, --workers and --scheduler_address on FLAGS too, and one
+    process may import them all (the test suite does).
+    """
+    flags.DEFINE_string(
+        "output_dir", DEFAULT_OUTPUT_DIR,
+        "Directory of the study: runs/ holds the results files; "
+        "summary.json, tables.md and the figures go here.",
+        flag_values=flag_values)
+    flags.DEFINE_bool(
+        "smoke", False,
+        "Run a tiny grid (a few models, a few hundred steps) end to end, to "
+        "try the command.", flag_values=flag_values)
+    flags.DEFINE_bool(
+        "analysis_only", False,
+        "Train nothing; analyse the runs already in <output_dir>/runs.",
+        flag_values=flag_values)
+    flags.DEFINE_string(
+        "scheduler_address", "",
+        "A running Dask scheduler, e.g. tcp://host:8786; empty runs a local "
+        "cluster of --workers processes.", flag_values=flag_values)
+    flags.DEFINE_integer(
+        "workers", os.cpu_count() or 1,
+        "Worker processes of the local cluster.", lower_bound=1,
+        flag_values=flag_values)
+    flags.DEFINE_integer(
+        "bootstrap_resamples", 2000, "Bootstrap resamples of every interval.",
+        lower_bound=100, flag_values=flag_values)
+    flags.DEFINE_integer(
+        "bootstrap_seed", 0, "Seed of the bootstrap.", lower_bound=0,
+        flag_values=flag_values)
+    flags.register_validator(
+        "output_dir", bool, message="--output_dir must not be empty.",
+        flag_values=flag_values)
 
 
 def _fail(message):

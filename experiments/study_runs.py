@@ -62,7 +62,8 @@ class LeftOut:
 
 @dataclasses.dataclass(frozen=True)
 class GridRun:
-    """A grid point and its complete results file."""
+    """A grid point, its index in the grid and its complete results file."""
+    index: int
     point: dict
     run: plot_utils.Run
 
@@ -205,7 +206,7 @@ def collect_grid_runs(grid_points, runs_dir, describe_keys):
     if not_in_grid:
         logging.info("%d results files in %s belong to no point of this "
                      "grid and are ignored.", len(not_in_grid), runs_dir)
-    found = [GridRun(grid_points[index], by_index[index])
+    found = [GridRun(index, grid_points[index], by_index[index])
              for index in sorted(by_index)]
     return GridRuns(found, left_out, not_in_grid)
 
