@@ -73,13 +73,15 @@ def main():
     request = json.load(sys.stdin)
     # Imported here: a worker of the local cluster imports this file as
     # __mp_main__ and needs neither.
-    from absl import flags
+    from absl import flags, logging
 
     import synthetic_classification
     from experiments import sweep
-    # Nothing parses the command line here; the defaults are all that is
-    # read, and absl logging works as in a parsed program.
+    # Nothing parses a command line here: the flags' defaults are all that
+    # is read. The sweep's progress is logged at INFO, as by its own script.
     flags.FLAGS.mark_as_parsed()
+    logging.use_absl_handler()
+    logging.set_verbosity(logging.INFO)
     try:
         configs = [complete_config(point, request["output_dir"],
                                    synthetic_classification)
