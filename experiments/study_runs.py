@@ -134,21 +134,45 @@ def describe_point(point, keys):
     return ", ".join(f"{key}={point.get(key)}" for key in keys)
 
 
-def _index_of_point(grid_points, hparams):
-    for index, point in enumerate(grid_points):
-        if point_matches(point, hparams):
-            return index
-    return None
+class _PointIndex:
+    """Finds the grid point of recorded hparams.
+
+    Points are bucketed by their exact-valued BUCKET_KEYS, so a run is
+    compared with the points of its bucket only (a grid of 1000 points and
+    as many runs would otherwise make a million comparisons).
+    """
+    BUCKET_KEYS = ("regularization_norm", "random_seed")
+
+    def __init__(self, grid_points):
+        self._bucketed = all(
+            set(self.BUCKET_KEYS) <= set(matching_keys(point))
+            for point in grid_points)
+        self._buckets = {}
+        for index, point in enumerate(grid_points):
+            self._buckets.setdefault(self._bucket(point), []).append(
+                (index, point))
+
+    def _bucket(self, values):
+        if not self._bucketed:
+            return None
+        return tuple(repr(values.get(key)) for key in self.BUCKET_KEYS)
+
+    def index_of(self, hparams):
+        """The index of the first point `hparams` match, or None."""
+        for index, point in self._buckets.get(self._bucket(hparams), []):
+            if point_matches(point, hparams):
+                return index
+        return None
 
 
-def _diverged_names(runs_dir, grid_points):
+def _diverged_names(runs_dir, point_index):
     """Grid index -> names of the partial results of its diverged runs."""
     directory = os.path.join(runs_dir, DIVERGED_SUBDIRECTORY)
     if not os.path.isdir(directory):
         return {}
     names = {}
     for run in plot_utils.load_runs(RESULTS_PATTERN, directory):
-        index = _index_of_point(grid_points, run.results["hparams"])
+        index = point_index.index_of(run.results["hparams"])
         if index is not None:
             names.setdefault(index, []).append(
                 f"{DIVERGED_SUBDIRECTORY}/{run.name}")
@@ -179,9 +203,10 @@ def collect_grid_runs(grid_points, runs_dir, describe_keys):
     """
     runs = (plot_utils.load_runs(RESULTS_PATTERN, runs_dir)
             if os.path.isdir(runs_dir) else [])
+    point_index = _PointIndex(grid_points)
     by_index, incomplete, left_out, not_in_grid = {}, set(), [], []
     for run in runs:
-        index = _index_of_point(grid_points, run.results["hparams"])
+        index = point_index.index_of(run.results["hparams"])
         if index is None:
             not_in_grid.append(run.name)
         elif not is_complete(run.results):
@@ -193,7 +218,7 @@ def collect_grid_runs(grid_points, runs_dir, describe_keys):
                 run.name, f"duplicate of {by_index[index].name}"))
         else:
             by_index[index] = run
-    diverged = _diverged_names(runs_dir, grid_points)
+    diverged = _diverged_names(runs_dir, point_index)
     for index, point in enumerate(grid_points):
         if index in by_index:
             continue
