@@ -31,7 +31,9 @@ or diverged), then rewrites the analysis in <output_dir>: summary.json
 Choices:
   * Models: a run is used if it reached --stop_train_loss (stopped_at_step
     set); the others, incomplete and duplicate files and grid points
-    without a results file are listed in summary.json with the reason.
+    without a results file are listed in summary.json with the reason. A
+    measure that is null at the end leaves the model out of that measure's
+    statistics only.
   * Measures, at the final evaluation: the five norms (squared Fisher-Rao
     norm, model and empirical; squared l2 norm; product of squared spectral
     norms; squared path norm), each raw and divided by margin^2, and the
@@ -85,8 +87,9 @@ GAPS = {"accuracy_gap": "train accuracy - test accuracy",
 # What a results file must hold for a model to be analysed.
 REQUIRED_KEYS = (("stopped_at_step", NUM_PARAMETERS, MARGIN)
                  + NORM_MEASURES)
-FINAL_KEYS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy",
-              MARGIN) + NORM_MEASURES
+# Without their final values a model has no gap. A null measure or margin
+# leaves the model out of that measure's statistics only.
+FINAL_KEYS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 RUNS_SUBDIRECTORY = "runs"
 SUMMARY_FILE = "summary.json"
 TABLES_FILE = "tables.md"
@@ -130,7 +133,8 @@ class Grid:
 _TRAINING = {
     "dataset": "digits", "regularization_norm": "None",
     "fisher_rao_lambda": 0.0,
-    # The recorded Fisher-Rao norms: exact, as no gradient is taken.
+    # No regularizer is trained on; exact in case the recorded Fisher-Rao
+    # norms follow the run's method.
     "fisher_rao_method": "exact", "weight_decay": 0.0,
     "optimizer": "adam", "learning_rate": 1e-3,
     "train_size": None, "validation_size": 0, "test_size": None,

@@ -293,8 +293,12 @@ class ChosenModels:
     run_names: dict
 
 
-def test_metrics(runs_of_seeds, step):
-    """metric -> seed -> test value at `step`, nulls left out."""
+def read_test_metrics(runs_of_seeds, step):
+    """metric -> seed -> test value at `step`, nulls left out.
+
+    Called only once a step is chosen: for the chosen models, and for the
+    effect figures.
+    """
     metrics = {metric: {} for metric in TEST_METRICS}
     for seed, run in runs_of_seeds.items():
         values = model_selection.metrics_at_step(run.run.results, step,
@@ -320,8 +324,10 @@ def choose_models(setting, runs):
                 chosen.append(ChosenModels(noise, arm, None, {}, {}))
                 continue
             of_seeds = runs_by_seed(runs, noise, arm.name, choice.value)
+            # The only reading of test metrics that can reach a table.
+            test = read_test_metrics(of_seeds, choice.step)
             chosen.append(ChosenModels(
-                noise, arm, choice, test_metrics(of_seeds, choice.step),
+                noise, arm, choice, test,
                 {seed: run.run.name for seed, run in of_seeds.items()}))
     return chosen
 
@@ -406,7 +412,7 @@ def effects_of_values(setting, runs, chosen):
                                                    value)
                 if choice is None:
                     continue
-                test = test_metrics(
+                test = read_test_metrics(
                     runs_by_seed(runs, noise, arm.name, value), choice.step)
                 points.append((value, {
                     metric: study_statistics.paired_difference(

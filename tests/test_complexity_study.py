@@ -237,6 +237,21 @@ class TestAnalysis:
         assert left_out["name"] not in summary["models_used"]
         assert len(summary["models_used"]) == len(used_keys())
 
+    def test_null_measure_leaves_the_model_out_of_that_measure_only(
+            self, tmp_path):
+        write_grid(tmp_path)
+        key = (NOISES[0], WIDTHS[0], SEEDS[0])
+        for name in os.listdir(tmp_path):
+            if name == file_name(key):
+                os.remove(tmp_path / name)
+        write_run(tmp_path, point_of(key), spectral_product=None)
+        models = complexity_study.collect_models(GRID, str(tmp_path))
+        (model,) = [model for model in models.used
+                    if model.name == file_name(key)]
+        assert model.measures["spectral_product"] is None
+        assert model.measures["spectral_product/margin^2"] is None
+        assert model.measures["l2_norm"] == measures_of(*key)["l2_norm"]
+
     def test_negative_margin_leaves_only_normalized_measures_out(
             self, analysed):
         summary, _ = analysed
