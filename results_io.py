@@ -64,7 +64,7 @@ CHECKPOINT_NAME = "model"
 
 _TEMPORARY_PREFIX = ".tmp-"
 _TEMPORARY_NAME = re.compile(
-    r"^\.tmp-(?P<host>.+)-(?P<pid>\d+)-[a-z0-9_]+(\.json|\.ckpt|\.probe)$")
+    r"^\.tmp-(?P<host>.+)-(?P<pid>\d+)-[a-z0-9_]+(\.[a-z]+)?$")
 
 
 class UnwritableDirectoryError(ValueError):
@@ -262,14 +262,8 @@ def _write_linked(text, directory, name):
     Returns:
       The path, or None if `name.json` exists.
     """
-    descriptor, temporary_path = tempfile.mkstemp(
-        dir=directory, prefix=_temporary_prefix(), suffix=".json")
+    temporary_path = _write_temporary_file(text, directory, ".json")
     try:
-        os.fchmod(descriptor, 0o644)  # mkstemp's 0600 would hide results.
-        with os.fdopen(descriptor, "w") as temporary_file:
-            temporary_file.write(text)
-            temporary_file.flush()
-            os.fsync(temporary_file.fileno())
         path = os.path.join(directory, f"{name}.json")
         try:
             os.link(temporary_path, path)  # Atomic; fails if `path` exists.
@@ -280,27 +274,51 @@ def _write_linked(text, directory, name):
         os.unlink(temporary_path)
 
 
-def replace_json_atomically(data, path):
-    """Writes `data` as strict JSON to `path`, replacing it atomically.
-
-    For files an invocation refreshes (a study's summary): readers see the
-    old file or the new one, never a mix.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    text = _strict_json_text(data)
+def _write_temporary_file(text, directory, suffix):
+    """Writes `text` to a new, flushed temporary file; returns its path."""
     descriptor, temporary_path = tempfile.mkstemp(
-        dir=directory, prefix=_temporary_prefix(), suffix=".json")
+        dir=directory, prefix=_temporary_prefix(), suffix=suffix)
     try:
-        os.fchmod(descriptor, 0o644)
+        os.fchmod(descriptor, 0o644)  # mkstemp's 0600 would hide results.
         with os.fdopen(descriptor, "w") as temporary_file:
             temporary_file.write(text)
             temporary_file.flush()
             os.fsync(temporary_file.fileno())
+    except BaseException:
+        os.unlink(temporary_path)
+        raise
+    return temporary_path
+
+
+def replace_json_atomically(data, path):
+    """Writes `data` as strict JSON to `path`, replacing any file there.
+
+    For files that every invocation refreshes (a study's summary.json),
+    unlike `write_json_atomically`, which never replaces. Readers see the old
+    file or the new one, never half of one.
+
+    Returns:
+      `path`.
+    """
+    return replace_text_atomically(_strict_json_text(data), path)
+
+
+def replace_text_atomically(text, path):
+    """Writes `text` to `path` through a temporary file and `os.replace`.
+
+    Returns:
+      `path`.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    temporary_path = _write_temporary_file(text, directory,
+                                           os.path.splitext(path)[1])
+    try:
         os.replace(temporary_path, path)
-    finally:
-        if os.path.exists(temporary_path):
-            os.unlink(temporary_path)
+    except BaseException:
+        os.unlink(temporary_path)
+        raise
+    return path
 
 
 @contextlib.contextmanager

@@ -229,3 +229,22 @@ def test_is_complete(steps, train_loss, stopped_at_step, complete):
                        stopped_at_step=stopped_at_step,
                        hparams={"train_steps": 10})
     assert results_io.is_complete(results) is complete
+
+
+def test_replace_json_atomically_keeps_the_old_file_on_failure(tmp_path):
+    path = str(tmp_path / "summary.json")
+    results_io.replace_json_atomically({"tau": 0.5}, path)
+    with pytest.raises(TypeError):
+        results_io.replace_json_atomically({"x": object()}, path)
+    with open(path) as summary_file:
+        assert json.load(summary_file) == {"tau": 0.5}
+    assert os.listdir(tmp_path) == ["summary.json"]
+
+
+def test_replace_text_atomically_writes_the_text(tmp_path):
+    path = str(tmp_path / "table.md")
+    results_io.replace_text_atomically("| a |\n", path)
+    results_io.replace_text_atomically("| b |\n", path)
+    with open(path) as table_file:
+        assert table_file.read() == "| b |\n"
+    assert os.listdir(tmp_path) == ["table.md"]
