@@ -150,7 +150,8 @@ SMOKE_GRID = Grid(
     axes={LABEL_NOISE: (0.0, 0.2, 1.0), "layer_width": (16, 32)},
     seeds=(1, 2),
     fixed=dict(_TRAINING, batch_size=32, num_hidden_layers=0,
-               train_steps=300, eval_steps=100, stop_train_loss=0.5))
+               learning_rate=0.01, train_steps=300, eval_steps=100,
+               stop_train_loss=0.5))
 
 
 # --------------------------------------------------------------------------

@@ -198,7 +198,7 @@ _SMOKE_ARMS = make_arms(exact_lambdas=(1e-2, 1e-1), forward_lambdas=(1e-2,),
 _SMOKE_TRAINING = {"train_steps": 300, "eval_steps": 100}
 SETTINGS = {
     "digits": Setting("digits", (0.0, 0.2, 0.4), tuple(range(1, 11)),
-                      _FULL_ARMS, dict(_DIGITS_TRAINING, train_steps=10000,
+                      _FULL_ARMS, dict(_DIGITS_TRAINING, train_steps=4000,
                                        eval_steps=200)),
     "synthetic": Setting("synthetic", (0.0,), tuple(range(1, 11)),
                          _FULL_ARMS, dict(_SYNTHETIC_TRAINING,

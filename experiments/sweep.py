@@ -448,7 +448,12 @@ def dask_client(scheduler_address, workers):
             n_workers=workers, threads_per_worker=1, processes=True,
             host="127.0.0.1", dashboard_address=None)
     with cluster, distributed.Client(cluster) as client:
-        yield client
+        try:
+            yield client
+        finally:
+            # A worker slow to exit is killed after a few seconds, routinely.
+            python_logging.getLogger("distributed.nanny").setLevel(
+                python_logging.ERROR)
 
 
 @contextlib.contextmanager
