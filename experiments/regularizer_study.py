@@ -585,7 +585,7 @@ def plot_effects(setting, effects, chosen, hyperparameter):
     noises = setting.label_noises
     figure, grid = plt.subplots(
         len(TEST_METRICS), len(noises), squeeze=False, sharex=True,
-        layout="constrained", figsize=(4.5 * len(noises), 6.5))
+        layout="constrained", figsize=(max(9.0, 4.5 * len(noises)), 6.5))
     chosen_by_key = {(models.label_noise, models.arm.name): models
                      for models in chosen}
     for column, noise in enumerate(noises):
@@ -691,7 +691,7 @@ def plot_trajectories(setting, runs, chosen):
     noises = setting.label_noises
     figure, grid = plt.subplots(
         len(TRAJECTORY_PANELS), len(noises), squeeze=False, sharex=True,
-        layout="constrained", figsize=(4.5 * len(noises), 11))
+        layout="constrained", figsize=(max(9.0, 4.5 * len(noises)), 11))
     for column, noise in enumerate(noises):
         for arm, color in zip(setting.arms, colors, strict=True):
             (models,) = [models for models in chosen
