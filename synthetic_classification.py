@@ -45,6 +45,7 @@ import dataclasses
 import datetime
 import glob
 import hashlib
+import itertools
 import json
 import math
 import numbers
@@ -155,10 +156,7 @@ CONFIG_KEYS = (
     "test_size", "label_noise", "num_hidden_layers", "layer_width",
     "random_seed", "input_dimension", "num_classes", "output_dir",
     "summary_dir")
-# Keys of a configuration that say where a run writes, not what it computes.
-OUTPUT_KEYS = ("output_dir", "summary_dir")
-# Keys that do not change a run without the regularizer.
-KEYS_UNUSED_WITHOUT_REGULARIZER = ("fisher_rao_lambda", "fisher_rao_method")
+OUTPUT_KEYS = results_io.OUTPUT_KEYS
 _ENUM_CHOICES = {
     "dataset": datasets.DATASETS,
     "regularization_norm": NORMS,
@@ -380,11 +378,8 @@ def _check_sizes(config, prefix=""):
 
 def hyperparameter_keys(config):
     """Returns the keys of `config` that decide what a run computes."""
-    keys = [key for key in CONFIG_KEYS if key not in OUTPUT_KEYS]
-    if config["regularization_norm"] == "None":
-        keys = [key for key in keys
-                if key not in KEYS_UNUSED_WITHOUT_REGULARIZER]
-    return keys
+    compared = set(results_io.compared_keys(config))
+    return [key for key in CONFIG_KEYS if key in compared]
 
 
 def config_fingerprint(config):
@@ -404,26 +399,6 @@ def config_fingerprint(config):
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-def _same_value(first, second):
-    # bool is an int in Python: True must not match 1.
-    if isinstance(first, bool) or isinstance(second, bool):
-        return type(first) is type(second) and first == second
-    if _is_real(first) and _is_real(second):
-        return math.isclose(first, second, rel_tol=1e-9, abs_tol=1e-12)
-    return first == second
-
-
-def hparams_match(config, hparams):
-    """Tells whether recorded `hparams` are those of a resolved `config`.
-
-    Returns:
-      True if every key of `hyperparameter_keys(config)` is in `hparams` with
-      the same value (floats compared with a relative tolerance of 1e-9).
-    """
-    return all(key in hparams and _same_value(config[key], hparams[key])
-               for key in hyperparameter_keys(config))
-
-
 def find_complete_results(output_dir, config):
     """The path of a complete results file of `config` in `output_dir`.
 
@@ -440,7 +415,7 @@ def find_complete_results(output_dir, config):
         except (OSError, ValueError):
             continue
         if (results_io.is_complete(results)
-                and hparams_match(config, results["hparams"])):
+                and results_io.hparams_match(config, results["hparams"])):
             return path
     return None
 
@@ -567,7 +542,7 @@ def num_parameters(config):
     config = resolve_config(config)
     widths = [config["input_dimension"]] + _layer_widths(config)
     return sum((fan_in + 1) * fan_out
-               for fan_in, fan_out in zip(widths[:-1], widths[1:]))
+               for fan_in, fan_out in itertools.pairwise(widths))
 
 
 def regularize_every_variable(unused_name):

@@ -137,7 +137,7 @@ _TRAINING = {
     # norms follow the run's method.
     "fisher_rao_method": "exact", "weight_decay": 0.0,
     "optimizer": "adam", "learning_rate": 1e-3,
-    "train_size": None, "validation_size": 0, "test_size": None,
+    "validation_size": 0,
 }
 FULL_GRID = Grid(
     axes={LABEL_NOISE: (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
@@ -567,41 +567,16 @@ FLAGS = flags.FLAGS
 
 
 def define_flags(flag_values=FLAGS):
-    """Defines the flags on `flag_values`; on FLAGS only as a script.
-
-    Not at import: synthetic_classification and the sweep define
-    --output_dir, --workers and --scheduler_address on FLAGS too, and one
-    process may import them all (the test suite does).
-    """
-    flags.DEFINE_string(
-        "output_dir", DEFAULT_OUTPUT_DIR,
-        "Directory of the study: runs/ holds the results files; "
-        "summary.json, tables.md and the figures go here.",
-        flag_values=flag_values)
-    flags.DEFINE_bool(
-        "smoke", False,
+    """Defines the flags on `flag_values`; on FLAGS only as a script."""
+    study_runs.define_flags(
+        flag_values, DEFAULT_OUTPUT_DIR,
         "Run a tiny grid (a few models, a few hundred steps) end to end, to "
-        "try the command.", flag_values=flag_values)
-    flags.DEFINE_bool(
-        "analysis_only", False,
-        "Train nothing; analyse the runs already in <output_dir>/runs.",
-        flag_values=flag_values)
-    flags.DEFINE_string(
-        "scheduler_address", "",
-        "A running Dask scheduler, e.g. tcp://host:8786; empty runs a local "
-        "cluster of --workers processes.", flag_values=flag_values)
-    flags.DEFINE_integer(
-        "workers", os.cpu_count() or 1,
-        "Worker processes of the local cluster.", lower_bound=1,
-        flag_values=flag_values)
+        "try the command.")
     flags.DEFINE_integer(
         "bootstrap_resamples", 2000, "Bootstrap resamples of every interval.",
         lower_bound=100, flag_values=flag_values)
     flags.DEFINE_integer(
         "bootstrap_seed", 0, "Seed of the bootstrap.", lower_bound=0,
-        flag_values=flag_values)
-    flags.register_validator(
-        "output_dir", bool, message="--output_dir must not be empty.",
         flag_values=flag_values)
 
 
@@ -616,18 +591,11 @@ def main(argv):
     plt.switch_backend("agg")
     grid = SMOKE_GRID if FLAGS.smoke else FULL_GRID
     output_dir = os.path.abspath(FLAGS.output_dir)
-    if not FLAGS.analysis_only:
-        try:
-            finished = study_runs.run_grid(
-                grid.points(), os.path.join(output_dir, RUNS_SUBDIRECTORY),
-                FLAGS.scheduler_address, FLAGS.workers)
-        except study_runs.GridRunError as error:
-            _fail(error)
-        except KeyboardInterrupt:
-            logging.error("Interrupted; the next invocation resumes.")
-            return 130
-        if not finished:
-            logging.warning("Some runs failed; they are left out.")
+    status = study_runs.train_grid_from_flags(
+        grid.points(), os.path.join(output_dir, RUNS_SUBDIRECTORY), FLAGS,
+        "complexity_study.py")
+    if status:
+        return status
     summary = analyse(grid, output_dir, FLAGS.bootstrap_resamples,
                       FLAGS.bootstrap_seed, FLAGS.smoke)
     if not summary["models_used"]:

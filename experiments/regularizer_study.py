@@ -181,7 +181,7 @@ class Setting:
 _DIGITS_TRAINING = {
     "dataset": "digits", "optimizer": "adam", "learning_rate": 1e-3,
     "batch_size": 64, "layer_width": 128, "num_hidden_layers": 1,
-    "train_size": None, "validation_size": 300, "test_size": None,
+    "validation_size": 300,
     "stop_train_loss": None, "differentiate_probability": True,
 }
 _SYNTHETIC_TRAINING = {
@@ -778,41 +778,16 @@ FLAGS = flags.FLAGS
 
 
 def define_flags(flag_values=FLAGS):
-    """Defines the flags on `flag_values`; on FLAGS only as a script.
-
-    Not at import: synthetic_classification and the sweep define
-    --output_dir, --workers and --scheduler_address on FLAGS too, and one
-    process may import them all (the test suite does).
-    """
+    """Defines the flags on `flag_values`; on FLAGS only as a script."""
     flags.DEFINE_enum(
         "setting", "digits", tuple(SETTINGS),
         "digits: digits with label noise 0, 0.2 and 0.4; synthetic: the "
         "synthetic report's task with a validation split.",
         flag_values=flag_values)
-    flags.DEFINE_string(
-        "output_dir", DEFAULT_OUTPUT_DIR,
-        "Directory of the study: runs/ holds the results files; "
-        "summary.json, tables.md and the figures go here.",
-        flag_values=flag_values)
-    flags.DEFINE_bool(
-        "smoke", False,
+    study_runs.define_flags(
+        flag_values, DEFAULT_OUTPUT_DIR,
         "Run a tiny version (one noise level, 3 seeds, a few hundred steps) "
-        "end to end, to try the command.", flag_values=flag_values)
-    flags.DEFINE_bool(
-        "analysis_only", False,
-        "Train nothing; analyse the runs already in <output_dir>/runs.",
-        flag_values=flag_values)
-    flags.DEFINE_string(
-        "scheduler_address", "",
-        "A running Dask scheduler, e.g. tcp://host:8786; empty runs a local "
-        "cluster of --workers processes.", flag_values=flag_values)
-    flags.DEFINE_integer(
-        "workers", os.cpu_count() or 1,
-        "Worker processes of the local cluster.", lower_bound=1,
-        flag_values=flag_values)
-    flags.register_validator(
-        "output_dir", bool, message="--output_dir must not be empty.",
-        flag_values=flag_values)
+        "end to end, to try the command.")
 
 
 def _fail(message):
@@ -827,19 +802,12 @@ def main(argv):
     settings = SMOKE_SETTINGS if FLAGS.smoke else SETTINGS
     setting = settings[FLAGS.setting]
     output_dir = os.path.abspath(FLAGS.output_dir)
-    if not FLAGS.analysis_only:
-        try:
-            finished = study_runs.run_grid(
-                [point for _, point in setting.labelled_points()],
-                os.path.join(output_dir, RUNS_SUBDIRECTORY),
-                FLAGS.scheduler_address, FLAGS.workers)
-        except study_runs.GridRunError as error:
-            _fail(error)
-        except KeyboardInterrupt:
-            logging.error("Interrupted; the next invocation resumes.")
-            return 130
-        if not finished:
-            logging.warning("Some runs failed; they are left out.")
+    status = study_runs.train_grid_from_flags(
+        [point for _, point in setting.labelled_points()],
+        os.path.join(output_dir, RUNS_SUBDIRECTORY), FLAGS,
+        "regularizer_study.py")
+    if status:
+        return status
     summary = analyse(setting, output_dir, FLAGS.smoke)
     if not summary["runs_used"]:
         _fail(f"no usable run of the grid in {output_dir}/"

@@ -24,25 +24,18 @@ Nothing here imports TensorFlow: the analysis reads results files only.
 
 import dataclasses
 import json
-import math
 import os
 import subprocess
 import sys
 
-from absl import logging
+from absl import flags, logging
 
 import plot_utils
 import results_io
 from experiments import grid_runner
 
 RESULTS_PATTERN = r"\.json$"
-# Where experiments/sweep.py puts the partial results of a diverged run.
-DIVERGED_SUBDIRECTORY = "diverged"
-# Keys that say where a run writes, not what it computes.
-OUTPUT_KEYS = ("output_dir", "summary_dir")
-NO_REGULARIZATION = "None"
-# As the sweep's resuming: without a regularizer these change nothing.
-KEYS_UNUSED_WITHOUT_REGULARIZER = ("fisher_rao_lambda", "fisher_rao_method")
+DIVERGED_SUBDIRECTORY = results_io.DIVERGED_SUBDIRECTORY
 
 
 # How long an interrupted grid_runner.py may take to stop its cluster.
@@ -85,50 +78,6 @@ class GridRuns:
     not_in_grid: list
 
 
-def is_complete(results):
-    """Whether a run ended as planned: at train_steps, or by its stop loss.
-
-    The training script evaluates after its last step; a run stopped by
-    --stop_train_loss records the step in `stopped_at_step`. A final null
-    training loss means the run diverged.
-    """
-    steps, train_loss = results["steps"], results["train_loss"]
-    if not steps or not train_loss or train_loss[-1] is None:
-        return False
-    return (steps[-1] == results["hparams"].get("train_steps")
-            or results.get("stopped_at_step") is not None)
-
-
-def _same_value(expected, recorded):
-    # bool is an int in Python: True must not match 1.
-    if isinstance(expected, bool) or isinstance(recorded, bool):
-        return type(expected) is type(recorded) and expected == recorded
-    numbers = (int, float)
-    if isinstance(expected, numbers) and isinstance(recorded, numbers):
-        return math.isclose(expected, recorded, rel_tol=1e-9, abs_tol=1e-12)
-    return expected == recorded
-
-
-def matching_keys(point):
-    """The keys of `point` a run's hparams must match.
-
-    Output locations never decide a match, nor keys left to the training
-    script's default (None, e.g. a dataset's own train_size), nor, without a
-    regularizer, its lambda and method.
-    """
-    ignored = set(OUTPUT_KEYS)
-    if point.get("regularization_norm") == NO_REGULARIZATION:
-        ignored.update(KEYS_UNUSED_WITHOUT_REGULARIZER)
-    return [key for key, value in point.items()
-            if key not in ignored and value is not None]
-
-
-def point_matches(point, hparams):
-    """Whether recorded `hparams` are those of grid point `point`."""
-    return all(key in hparams and _same_value(point[key], hparams[key])
-               for key in matching_keys(point))
-
-
 def describe_point(point, keys):
     """A short name of a grid point: "key=value, ..." over `keys`."""
     return ", ".join(f"{key}={point.get(key)}" for key in keys)
@@ -145,7 +94,7 @@ class _PointIndex:
 
     def __init__(self, grid_points):
         self._bucketed = all(
-            set(self.BUCKET_KEYS) <= set(matching_keys(point))
+            set(self.BUCKET_KEYS) <= set(results_io.compared_keys(point))
             for point in grid_points)
         self._buckets = {}
         for index, point in enumerate(grid_points):
@@ -160,7 +109,7 @@ class _PointIndex:
     def index_of(self, hparams):
         """The index of the first point `hparams` match, or None."""
         for index, point in self._buckets.get(self._bucket(hparams), []):
-            if point_matches(point, hparams):
+            if results_io.hparams_match(point, hparams):
                 return index
         return None
 
@@ -209,7 +158,7 @@ def collect_grid_runs(grid_points, runs_dir, describe_keys):
         index = point_index.index_of(run.results["hparams"])
         if index is None:
             not_in_grid.append(run.name)
-        elif not is_complete(run.results):
+        elif not results_io.is_complete(run.results):
             incomplete.add(index)
             left_out.append(LeftOut(run.name,
                                     _incomplete_reason(run.results)))
@@ -290,3 +239,62 @@ def _stop(child):
     except subprocess.TimeoutExpired:
         child.terminate()
         child.wait()
+
+
+def define_flags(flag_values, default_output_dir, smoke_help):
+    """Defines the flags every study has on `flag_values`.
+
+    --output_dir, --smoke, --analysis_only, --scheduler_address and
+    --workers. Called by a study run as a script, not at import: the
+    training script and the sweep define flags of the same names on FLAGS,
+    and one process may import them all (the test suite does).
+    """
+    flags.DEFINE_string(
+        "output_dir", default_output_dir,
+        "Directory of the study: runs/ holds the results files; "
+        "summary.json, tables.md and the figures go here.",
+        flag_values=flag_values)
+    flags.DEFINE_bool("smoke", False, smoke_help, flag_values=flag_values)
+    flags.DEFINE_bool(
+        "analysis_only", False,
+        "Train nothing; analyse the runs already in <output_dir>/runs.",
+        flag_values=flag_values)
+    flags.DEFINE_string(
+        "scheduler_address", "",
+        "A running Dask scheduler, e.g. tcp://host:8786; empty runs a local "
+        "cluster of --workers processes.", flag_values=flag_values)
+    flags.DEFINE_integer(
+        "workers", os.cpu_count() or 1,
+        "Worker processes of the local cluster.", lower_bound=1,
+        flag_values=flag_values)
+    flags.register_validator(
+        "output_dir", bool, message="--output_dir must not be empty.",
+        flag_values=flag_values)
+
+
+def train_grid_from_flags(grid_points, runs_dir, flag_values, program):
+    """Trains the grid's missing runs unless --analysis_only.
+
+    Args:
+      grid_points: The grid, a list of configuration dicts.
+      runs_dir: Directory of the results files.
+      flag_values: Parsed flags of `define_flags`.
+      program: The study's file name, for a one-line error.
+
+    Returns:
+      None to go on to the analysis, or 130 after Ctrl-C.
+    """
+    if flag_values.analysis_only:
+        return None
+    try:
+        finished = run_grid(grid_points, runs_dir,
+                            flag_values.scheduler_address,
+                            flag_values.workers)
+    except GridRunError as error:
+        sys.exit(f"{program}: error: {error}")
+    except KeyboardInterrupt:
+        logging.error("Interrupted; the same command resumes.")
+        return 130
+    if not finished:
+        logging.warning("Some runs failed; they are left out.")
+    return None

@@ -80,8 +80,8 @@ import results_io  # noqa: E402
 import synthetic_classification  # noqa: E402
 
 NO_REGULARIZATION = "None"
-OUTPUT_KEYS = synthetic_classification.OUTPUT_KEYS
-DIVERGED_SUBDIRECTORY = "diverged"
+OUTPUT_KEYS = results_io.OUTPUT_KEYS
+DIVERGED_SUBDIRECTORY = results_io.DIVERGED_SUBDIRECTORY
 # Training flags the grid sets, and the sweep's flags that list their values.
 SWEPT_FLAGS = {"regularization_norm": "regularization_norms",
                "fisher_rao_lambda": "fisher_rao_lambdas",
@@ -291,11 +291,11 @@ def pending_configs(configs, output_dir):
 
     Returns:
       The configurations of `configs`, in order, that no complete results file
-      in `output_dir` matches (`synthetic_classification.hparams_match`).
+      in `output_dir` matches (`results_io.hparams_match`).
     """
     finished = [hparams for _, hparams in finished_results(output_dir)]
     return [config for config in configs
-            if not any(synthetic_classification.hparams_match(config, hparams)
+            if not any(results_io.hparams_match(config, hparams)
                        for hparams in finished)]
 
 

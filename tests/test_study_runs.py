@@ -27,7 +27,7 @@ import study_results
 from experiments import grid_runner, study_runs
 
 POINTS = [{"regularization_norm": "None", "label_noise": noise,
-           "random_seed": 1, "train_size": None, "fisher_rao_lambda": 0.0}
+           "random_seed": 1, "fisher_rao_lambda": 0.0}
           for noise in (0.0, 0.5)]
 KEYS = ("label_noise", "random_seed")
 
@@ -61,29 +61,6 @@ class TestCollectGridRuns:
         assert [left_out.name for left_out in found.left_out] == [
             "label_noise=0.0, random_seed=1",
             "label_noise=0.5, random_seed=1"]
-
-    def test_run_stopped_by_its_stop_loss_is_complete(self):
-        results = study_results.make_results(steps=(0, 100),
-                                             stopped_at_step=100)
-        assert study_runs.is_complete(results)
-        assert not study_runs.is_complete(dict(results,
-                                               stopped_at_step=None))
-        results["train_loss"][-1] = None  # Diverged at the last step.
-        assert not study_runs.is_complete(results)
-
-    def test_matching_rules(self):
-        point = dict(POINTS[0], fisher_rao_method="forward")
-        hparams = dict(study_results.BASE_HPARAMS, label_noise=1e-13,
-                       fisher_rao_method="exact", fisher_rao_lambda=0.5)
-        # None's lambda and method do not matter, nor a key left None.
-        assert study_runs.point_matches(point, hparams)
-        assert not study_runs.point_matches(
-            dict(point, regularization_norm="fr"), hparams)
-        assert not study_runs.point_matches(point,
-                                            dict(hparams, label_noise=0.1))
-        # True is not 1.
-        assert not study_runs.point_matches(
-            {"random_seed": True}, dict(hparams, random_seed=1))
 
 
 def fake_runner(tmp_path, body):

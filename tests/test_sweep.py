@@ -475,7 +475,7 @@ class FaultTest(tf.test.TestCase):
         for process in sweeps:
             self.addCleanup(stop_process, process)
         outputs = [process.communicate(timeout=240)[1] for process in sweeps]
-        for process, stderr in zip(sweeps, outputs):
+        for process, stderr in zip(sweeps, outputs, strict=True):
             self.assertEqual(process.returncode, 0, stderr)
         self.assertEqual(results_per_seed(directory), {1: 1, 2: 1, 3: 1})
         self.assertLen(glob.glob(os.path.join(directory, "*.ckpt")), 3)
@@ -639,7 +639,7 @@ class GridTest(tf.test.TestCase):
         config = tiny_config("here", fisher_rao_lambda=1e-3)
         hparams = dict(config, output_dir="elsewhere", summary_dir="s",
                        start_time="2026-01-01T00:00:00+00:00")
-        match = synthetic_classification.hparams_match
+        match = results_io.hparams_match
         self.assertTrue(match(config, hparams))
         self.assertTrue(match(
             config, dict(hparams, fisher_rao_lambda=0.001 * (1 + 1e-12))))
@@ -657,7 +657,7 @@ class GridTest(tf.test.TestCase):
         config = tiny_config("here", regularization_norm="None")
         hparams = dict(config, fisher_rao_lambda=0.3,
                        fisher_rao_method="exact")
-        match = synthetic_classification.hparams_match
+        match = results_io.hparams_match
         self.assertTrue(match(config, hparams))
         self.assertFalse(match(dict(config, regularization_norm="fr"),
                                hparams))
