@@ -115,7 +115,7 @@ def run_script(*args):
     environment = dict(os.environ, MPLBACKEND="Agg")
     return subprocess.run([sys.executable, SCRIPT, *args], cwd=REPO_ROOT,
                           env=environment, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -323,6 +323,32 @@ def test_missing_and_diverged_points_are_listed(tmp_path):
 
 
 class TestCommandLine:
+
+    def test_smoke_study_runs_end_to_end_and_a_second_call_only_analyses(
+            self, tmp_path):
+        completed = run_script("--smoke", "--workers=2",
+                               f"--output_dir={tmp_path}")
+        assert completed.returncode == 0, completed.stderr
+        runs = sorted(os.listdir(tmp_path / "runs"))
+        results_files = [name for name in runs if name.endswith(".json")]
+        assert len(results_files) == len(GRID.points())
+        summary = study_results.read_strict_json(tmp_path / "summary.json")
+        assert (len(summary["models_used"]) + len(summary["models_left_out"])
+                == len(GRID.points()))
+        assert summary["models_used"]
+        names = {entry["name"] for entry in summary["measures"]}
+        assert {"fisher_rao_norm", "fisher_rao_norm/margin^2",
+                "num_parameters"} <= names
+        for name in ("tables.md", "measures_vs_label_noise.png"):
+            assert (tmp_path / name).stat().st_size > 0
+        (tmp_path / "summary.json").unlink()
+        again = run_script("--smoke", "--workers=2",
+                           f"--output_dir={tmp_path}")
+        assert again.returncode == 0, again.stderr
+        assert sorted(os.listdir(tmp_path / "runs")) == runs  # No new run.
+        assert study_results.read_strict_json(
+            tmp_path / "summary.json")["models_used"] == summary[
+                "models_used"]
 
     def test_no_runs_is_one_line_and_status_1(self, tmp_path):
         completed = run_script("--smoke", "--analysis_only",

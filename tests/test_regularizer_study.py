@@ -353,10 +353,27 @@ def run_script(*args):
     environment = dict(os.environ, MPLBACKEND="Agg")
     return subprocess.run([sys.executable, SCRIPT, *args], cwd=REPO_ROOT,
                           env=environment, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=300)
 
 
 class TestCommandLine:
+
+    def test_smoke_study_runs_end_to_end(self, tmp_path):
+        smoke = study.SMOKE_SETTINGS["digits"]
+        completed = run_script("--smoke", "--workers=2",
+                               f"--output_dir={tmp_path}")
+        assert completed.returncode == 0, completed.stderr
+        results_files = [name for name in os.listdir(tmp_path / "runs")
+                         if name.endswith(".json")]
+        assert len(results_files) == len(smoke.labelled_points())
+        summary = study_results.read_strict_json(tmp_path / "summary.json")
+        assert len(summary["runs_used"]) == len(smoke.labelled_points())
+        assert summary["comparisons"]
+        for comparison in summary["comparisons"]:
+            assert 0 <= comparison["holm_p_value"] <= 1
+        for name in ("tables.md", "effects_vs_lambda.png",
+                     "trajectories.png"):
+            assert (tmp_path / name).stat().st_size > 0
 
     def test_analysis_only_analyses_the_smoke_grid(self, tmp_path):
         smoke = study.SMOKE_SETTINGS["digits"]
