@@ -335,7 +335,9 @@ def _ancestors(op):
             continue
         found.add(op)
         captured = _captured_tensor(op)
-        if captured is not None:
+        # An eager tensor captured by a tf.function has no op (and no
+        # ancestors in any graph).
+        if captured is not None and tf.is_symbolic_tensor(captured):
             stack.append(captured.op)
         stack.extend(tensor.op for tensor in op.inputs)
     return found
