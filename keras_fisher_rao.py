@@ -95,7 +95,10 @@ def standard_fisher_rao_norm(model, inputs, *, should_regularize=None,
     p = softmax(logits) and D is the derivative along theta_S.
 
     Works eagerly and inside `tf.function`; differentiable with respect to
-    the model's trainable variables. Never changes the model's state.
+    the model's trainable variables. Never changes the model's variables
+    (batch-norm statistics and seed generators included). Like any call of
+    the model, the passes replace Keras's record of the last call's
+    `add_loss` losses: read `model.losses` before calling this.
 
     Args:
       model: A built Keras 3 `keras.Model` returning float logits of shape
@@ -226,6 +229,19 @@ class FisherRaoRegularizedModel(keras.Model):
 
     def call(self, inputs, training=None):
         return self.model(inputs, training=training)
+
+    def get_config(self):
+        """Not serializable: save the wrapped model instead.
+
+        Raises:
+          NotImplementedError: Always, saying what to save.
+        """
+        raise NotImplementedError(
+            "FisherRaoRegularizedModel is a training wrapper and is not "
+            "saved whole (should_regularize may be any callable). Its "
+            "weights are the wrapped model's: save that model "
+            "(regularized.model.save(path)), or the weights with "
+            "save_weights, and wrap the loaded model again to train on.")
 
     def compile(self, optimizer="rmsprop", loss=None, *args, **kwargs):
         """`keras.Model.compile`; refuses losses that expect probabilities.

@@ -13,10 +13,10 @@
 # limitations under the License.
 """Independent references for the Fisher-Rao regularizers, used by the tests.
 
-Nothing here calls direct_fisher_rao or keras_fisher_rao. With theta_S the selected variables and
-D the derivative of `f(theta + e * theta_S)` in e at 0 (equivalently, the
-derivative of `f` with every selected variable `v` replaced by `v * (1 + e)`),
-for logits z with D z known:
+Nothing here calls direct_fisher_rao or keras_fisher_rao. With theta_S the
+selected variables and D the derivative of `f(theta + e * theta_S)` in e at 0
+(equivalently, the derivative of `f` with every selected variable `v` replaced
+by `v * (1 + e)`), for logits z with D z known:
 
   D log softmax_k(z) = D z_k - sum_j p_j D z_j,        p = softmax(z)
   standard:  mean_i sum_k p_ik (D log softmax_k(z_i))^2
