@@ -173,8 +173,10 @@ class FisherRaoRegularizedModel(keras.Model):
     model in training mode. The loss and the norm come from the same passes:
     in exact mode, from one pass (at t = 0) and its derivative. Its
     non-trainable updates (batch-norm statistics, seed generators) and
-    losses are applied once; the extra passes' never are. `fit`'s logs and
-    history add "fisher_rao_norm": its mean over the epoch's batches.
+    losses are applied once; the extra passes' never are. Sample weights
+    weight the compiled loss only; the norm is the batch's plain mean.
+    `fit`'s logs and history add "fisher_rao_norm": its mean over the
+    epoch's batches.
 
     `evaluate` reports what the wrapped model's would (its compiled loss
     and metrics, in inference mode) plus "fisher_rao_norm" on the
