@@ -420,8 +420,8 @@ def _jvp(tape, output, scalar_input):
     g(u) = <u, d output/d input> is linear in u, so its gradient in u is the
     forward-mode derivative; u's value never matters. In a tf.function
     training step this costs less than tf.autodiff.ForwardAccumulator
-    (measured 1.31x against 1.44x to 1.53x the forward-difference step on a
-    784-512-512-10 MLP; see docs/benchmarks.md).
+    (measured 1.26x to 1.31x against 1.36x to 1.53x the forward-difference
+    step on a 784-512-512-10 MLP; see docs/benchmarks.md).
 
     Args:
       tape: A non-persistent tape that watched `scalar_input` while
