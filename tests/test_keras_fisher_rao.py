@@ -132,16 +132,19 @@ def batch_norm_dropout_net(seed=3):
 
 
 def conv_net(seed=4):
-    """A small Conv2D network with biases, float64."""
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential([
+    """A small Conv2D network with nonzero biases, float64."""
+    def initializer(offset):
+        return keras.initializers.RandomNormal(stddev=0.5, seed=seed + offset)
+
+    return keras.Sequential([
         keras.Input((6, 6, 2), dtype="float64"),
         keras.layers.Conv2D(3, 3, activation="relu", dtype="float64",
-                            bias_initializer="random_normal"),
+                            kernel_initializer=initializer(0),
+                            bias_initializer=initializer(1)),
         keras.layers.Flatten(dtype="float64"),
         keras.layers.Dense(3, dtype="float64",
-                           bias_initializer="random_normal")])
-    return model
+                           kernel_initializer=initializer(2),
+                           bias_initializer=initializer(3))])
 
 
 def small_mlp(batch=6):
@@ -575,6 +578,33 @@ class RegularizedModelTest(tf.test.TestCase, parameterized.TestCase,
                                    non_trainable_values(model), strict=True):
             self.assertNotAllClose(old, new)
             self.assertAllClose(value, new, rtol=1e-12, atol=0)
+
+    def test_exact_step_uses_one_pass_and_one_dropout_mask(self):
+        # The loss and the norm of a step come from the pass at t = 0: the
+        # mask a normal training call from the same seed state draws.
+        dense = dense_stack(self.params, "float64")
+        model = keras.Sequential([keras.Input((4,)), dense[0],
+                                  keras.layers.Dropout(0.5, seed=2)]
+                                 + dense[1:])
+        set_dense_weights(dense, self.params)
+        (seed,) = model.non_trainable_variables
+        start = seed.numpy()
+        norm = float(kfr.standard_fisher_rao_norm(model, self.inputs,
+                                                  training=True))
+        inference_norm = float(kfr.standard_fisher_rao_norm(model,
+                                                            self.inputs))
+        cross_entropy = float(categorical_loss()(
+            self.labels, model(self.inputs, training=True)))
+        advanced = seed.numpy()
+        self.assertFalse(np.array_equal(advanced, start))
+        seed.assign(start)
+        history = fit_one_batch(compiled(model), self.inputs, self.labels)
+        self.assertAllClose(history["fisher_rao_norm"], [norm], rtol=1e-6,
+                            atol=0)
+        self.assertAllClose(history["loss"], [cross_entropy + 0.1 * norm],
+                            rtol=1e-6, atol=0)
+        self.assertAllEqual(seed.numpy(), advanced)  # One draw per step.
+        self.assertNotAllClose(norm, inference_norm, rtol=0.1)
 
     def test_exact_refuses_batch_statistics_in_fit(self):
         model = batch_norm_dropout_net()
