@@ -286,7 +286,7 @@ class FisherRaoRegularizedModel(keras.Model):
                 loss = self.optimizer.scale_loss(loss)
         variables = self.trainable_weights
         self.optimizer.apply_gradients(
-            zip(tape.gradient(loss, variables), variables))
+            zip(tape.gradient(loss, variables), variables, strict=True))
         return self.compute_metrics(x, y, passes.logits,
                                     sample_weight=sample_weight)
 

@@ -404,7 +404,10 @@ class StatefulLayersTest(tf.test.TestCase, parameterized.TestCase,
                     norm_of(kind, self.model, self.inputs, self.labels,
                             method=method, training=training)
 
-        tf.function(every_method)() if mode == "function" else every_method()
+        if mode == "function":
+            tf.function(every_method)()
+        else:
+            every_method()
         after = non_trainable_values(self.model)
         self.assertLen(after, 3)  # Moving mean, variance, seed state.
         for old, new in zip(before, after, strict=True):
@@ -658,23 +661,24 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
         return kfr.FisherRaoRegularizedModel(
             self.model if model is None else model, **arguments)
 
+    def assertBothRefuse(self, error, regex, kind="standard", **options):
+        """The norm function and the wrapper refuse `options` alike."""
+        with self.assertRaisesRegex(error, regex):
+            self.call(kind, **options)
+        with self.assertRaisesRegex(error, regex):
+            self.wrap(**options)
+
     @parameterized.parameters("standard", "empirical")
     def test_bad_options(self, kind):
         for perturbation in (0.0, -1e-4, float("nan"), float("inf"), True,
                              "1e-4"):
-            for build in (lambda: self.call(kind, perturbation=perturbation),
-                          lambda: self.wrap(perturbation=perturbation)):
-                with self.assertRaisesRegex(ValueError, "perturbation"):
-                    build()
-        for build in (lambda: self.call(kind, method="backward"),
-                      lambda: self.wrap(method="backward")):
-            with self.assertRaisesRegex(
-                    ValueError, "'forward', 'central', 'exact'.*'backward'"):
-                build()
-        for build in (lambda: self.call(kind, should_regularize="dense"),
-                      lambda: self.wrap(should_regularize="dense")):
-            with self.assertRaisesRegex(TypeError, "should_regularize"):
-                build()
+            self.assertBothRefuse(ValueError, "perturbation", kind,
+                                  perturbation=perturbation)
+        self.assertBothRefuse(
+            ValueError, "'forward', 'central', 'exact'.*'backward'", kind,
+            method="backward")
+        self.assertBothRefuse(TypeError, "should_regularize", kind,
+                              should_regularize="dense")
 
     def test_perturbation_below_float32_resolution_names_the_variable(self):
         model = sequential_mlp(small_mlp()[0], "float32")
@@ -716,17 +720,12 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
         sequential = keras.Sequential([
             keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
         for model in (functional, sequential):
-            for build in (lambda: self.call("standard", model=model),
-                          lambda: self.wrap(model=model)):
-                with self.assertRaisesRegex(ValueError, "softmax.*logits"):
-                    build()
+            self.assertBothRefuse(ValueError, "softmax.*logits", model=model)
 
     def test_model_not_built_or_not_keras3(self):
-        unbuilt = keras.Sequential([keras.layers.Dense(3)])
-        for build in (lambda: self.call("standard", model=unbuilt),
-                      lambda: self.wrap(model=unbuilt)):
-            with self.assertRaisesRegex(ValueError, "not built"):
-                build()
+        self.assertBothRefuse(
+            ValueError, "not built",
+            model=keras.Sequential([keras.layers.Dense(3)]))
         legacy = tf.keras.Sequential([tf.keras.layers.Dense(3)])
         legacy.build((None, 4))
         for model in (legacy, lambda inputs: inputs):
@@ -736,10 +735,8 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
     def test_keras_backend_and_version(self):
         with mock.patch.object(keras.backend, "backend",
                                return_value="jax"):
-            for build in (lambda: self.call("empirical"), self.wrap):
-                with self.assertRaisesRegex(RuntimeError,
-                                            "KERAS_BACKEND=tensorflow"):
-                    build()
+            self.assertBothRefuse(RuntimeError, "KERAS_BACKEND=tensorflow",
+                                  "empirical")
         with mock.patch.object(keras, "__version__", "2.15.0"):
             with self.assertRaisesRegex(RuntimeError, "Keras 3.*2.15.0"):
                 self.call("standard")
