@@ -35,14 +35,18 @@ of Neural Networks", 2017). The derivative is taken by one of three methods:
 Finite differences give a good value, but for ReLU networks with biases their
 gradient is wrong wherever a unit switches between the passes; use "exact" to
 train on the regularizer.
+
+The builders need graph mode (`with tf.Graph().as_default():`) and refuse
+eager calls and `tf.function` traced from eager code with a RuntimeError;
+Keras 3 models and `tf.function` code have `keras_fisher_rao`. The formulas
+and input checks are shared with it in `fisher_rao_core`.
 """
 
 import contextlib
-import math
-import numbers
 
-import numpy as np
 import tensorflow as tf
+
+import fisher_rao_core as core
 
 __all__ = [
     "METHODS",
@@ -50,7 +54,7 @@ __all__ = [
     "make_standard_fisher_regularizer",
 ]
 
-METHODS = ("forward", "central", "exact")
+METHODS = core.METHODS
 
 # Collections a pass of make_logits() may add to. Only the pass whose logits
 # are returned keeps its additions, so batch-norm updates, weight penalties
@@ -61,14 +65,6 @@ _PASS_COLLECTIONS = (
     tf.compat.v1.GraphKeys.LOSSES,
     tf.compat.v1.GraphKeys.SUMMARIES,
 )
-
-# Ops through which "exact" mode cannot be trusted: its regularizer is
-# differentiated twice by tf.gradients, and these stop or misstate the
-# gradient (tf.nn.moments, hence batch norm in training mode, uses
-# stop_gradient; the fused batch norm's second derivative is wrong).
-_STOPS_GRADIENT = frozenset({"StopGradient", "PreventGradient"})
-_FUSED_BATCH_NORM = frozenset(
-    {"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"})
 
 # Op types that own a variable; a data path from one of them to the logits
 # means the logits depend on that variable.
@@ -106,22 +102,19 @@ def make_standard_fisher_regularizer(make_logits, scope_name,
       dtype.
 
     Raises:
+      RuntimeError: If called eagerly or inside a `tf.function` traced from
+        eager code: the builder needs graph mode (see `keras_fisher_rao`).
       TypeError: If `make_logits` or `should_regularize` is not callable.
       ValueError: On a bad `perturbation`, `method` or scope, logits that are
         not floating of rank >= 2, or logits that depend on trainable
         variables the custom getter cannot perturb.
     """
+    _check_graph_mode()
     logits, log_probs, log_prob_derivative = _log_probs_and_derivative(
         make_logits, scope_name, should_regularize, perturbation, method,
         reuse)
-    with tf.name_scope("standard_fisher_regularizer"):
-        # exp(log softmax) rather than softmax: one kernel fewer per step.
-        probabilities = tf.exp(log_probs)
-        if not differentiate_probability:
-            probabilities = tf.stop_gradient(probabilities)
-        per_example = tf.reduce_sum(
-            probabilities * tf.square(log_prob_derivative), axis=-1)
-        return logits, tf.reduce_mean(per_example)
+    return logits, core.standard_regularizer(
+        log_probs, log_prob_derivative, differentiate_probability)
 
 
 def make_empirical_fisher_regularizer(make_logits, labels, scope_name,
@@ -150,22 +143,37 @@ def make_empirical_fisher_regularizer(make_logits, labels, scope_name,
       dtype.
 
     Raises:
+      RuntimeError: As in `make_standard_fisher_regularizer`.
       TypeError: As in `make_standard_fisher_regularizer`, or labels that are
         not numeric.
       ValueError: As in `make_standard_fisher_regularizer`, or labels whose
         static shape does not match the logits'.
     """
-    labels = _convert_labels(labels)
+    _check_graph_mode()
+    labels = core.convert_labels(labels)
     logits, _, log_prob_derivative = _log_probs_and_derivative(
         make_logits, scope_name, should_regularize, perturbation, method,
         reuse, labels=labels)
-    with tf.name_scope("empirical_fisher_regularizer"):
-        labels = _with_run_time_shape_check(tf.cast(labels, logits.dtype),
-                                            logits)
-        # CE is linear in the log-probabilities, so is its derivative.
-        cross_entropy_derivative = -tf.reduce_sum(
-            labels * log_prob_derivative, axis=-1)
-        return logits, tf.reduce_mean(tf.square(cross_entropy_derivative))
+    return logits, core.empirical_regularizer(labels, logits,
+                                              log_prob_derivative)
+
+
+def _check_graph_mode():
+    """Raises RuntimeError unless a TF1-style graph is being built.
+
+    Eagerly, and in a `tf.function` traced from eager code, get_variable
+    makes variables the custom getter cannot scale (and collections do not
+    exist), so the builders would fail later with a misleading message.
+    """
+    if tf.compat.v1.executing_eagerly_outside_functions():
+        raise RuntimeError(
+            "direct_fisher_rao builds TF1-style graphs and needs graph mode: "
+            "call it while building a graph, inside `with "
+            "tf.Graph().as_default():`, not eagerly or in a tf.function "
+            "traced from eager code. For Keras 3 models, eager code and "
+            "tf.function training loops, use keras_fisher_rao "
+            "(standard_fisher_rao_norm, empirical_fisher_rao_norm, "
+            "FisherRaoRegularizedModel).")
 
 
 def _log_probs_and_derivative(make_logits, scope_name, should_regularize,
@@ -186,7 +194,7 @@ def _log_probs_and_derivative(make_logits, scope_name, should_regularize,
           else contextlib.nullcontext()):
         logits = _build_logits(make_logits, scope_name, reuse=reuse)
     if labels is not None:
-        _check_labels_shape(labels, logits)
+        core.check_labels_shape(labels, logits)
     first_pass_logits = logits
     if method == "exact":
         getter, logits, log_probs, derivative = _exact_derivative(
@@ -219,18 +227,22 @@ def _collections_restored():
 
 def _finite_difference_derivative(make_logits, scope_name, should_regularize,
                                   perturbation, method, log_probs):
-    """d/de log softmax by a forward or central difference."""
-    plus_getter = _ScalingGetter(should_regularize, perturbation)
-    log_probs_plus = tf.nn.log_softmax(
-        _build_logits(make_logits, scope_name, reuse=True,
-                      custom_getter=plus_getter))
-    if method == "forward":
-        return plus_getter, (log_probs_plus - log_probs) / perturbation
-    minus_getter = _ScalingGetter(should_regularize, -perturbation)
-    log_probs_minus = tf.nn.log_softmax(
-        _build_logits(make_logits, scope_name, reuse=True,
-                      custom_getter=minus_getter))
-    return plus_getter, (log_probs_plus - log_probs_minus) / (2 * perturbation)
+    """d/de log softmax by a forward or central difference.
+
+    Returns:
+      `(getter, derivative)`: the getter of the +eps pass and the quotient.
+    """
+    getters = []
+
+    def log_probs_at(step):
+        getters.append(_ScalingGetter(should_regularize, step))
+        return tf.nn.log_softmax(
+            _build_logits(make_logits, scope_name, reuse=True,
+                          custom_getter=getters[-1]))
+
+    derivative = core.finite_difference_derivative(
+        method, perturbation, log_probs, log_probs_at)
+    return getters[0], derivative
 
 
 def _exact_derivative(make_logits, scope_name, should_regularize, dtype):
@@ -245,58 +257,9 @@ def _exact_derivative(make_logits, scope_name, should_regularize, dtype):
     getter = _ScalingGetter(should_regularize, offset)
     logits = _build_logits(make_logits, scope_name, reuse=True,
                            custom_getter=getter)
-    _check_exact_mode_applies(offset, logits)
+    core.check_exact_mode_applies(offset, logits, "with tf.gradients")
     log_probs = tf.nn.log_softmax(logits)
     return getter, logits, log_probs, _jvp(log_probs, offset)
-
-
-def _check_exact_mode_applies(offset, logits):
-    """Raises if ops between the perturbed variables and the logits would
-    make the exact mode's value or gradient wrong."""
-    path = _descendants(offset.op) & _ancestors(logits.op)
-    blockers = sorted(
-        f"{op.name} ({op.type})" for op in path
-        if op.type in _STOPS_GRADIENT
-        or (op.type in _FUSED_BATCH_NORM and op.get_attr("is_training")))
-    if blockers:
-        raise ValueError(
-            f"method='exact' differentiates the network twice with "
-            f"tf.gradients, and these ops between the variables and the "
-            f"logits stop or misstate gradients: {blockers}. They come from "
-            f"tf.stop_gradient, tf.nn.moments or batch normalization in "
-            f"training mode. Use method='central' or 'forward' for this "
-            f"network, or compute batch statistics without stop_gradient.")
-
-
-def _descendants(op):
-    """`op` and every op that consumes its outputs, transitively."""
-    found, stack = set(), [op]
-    while stack:
-        op = stack.pop()
-        if op not in found:
-            found.add(op)
-            stack.extend(consumer for output in op.outputs
-                         for consumer in output.consumers())
-    return found
-
-
-def _ancestors(op):
-    """`op` and every op whose outputs it reads, transitively.
-
-    Inside a while-loop body or cond branch, what the body reads from outside
-    (variables included) enters as a placeholder: the walk follows it out.
-    """
-    found, stack = set(), [op]
-    while stack:
-        op = stack.pop()
-        if op in found:
-            continue
-        found.add(op)
-        captured = _captured_tensor(op)
-        if captured is not None:
-            stack.append(captured.op)
-        stack.extend(tensor.op for tensor in op.inputs)
-    return found
 
 
 def _jvp(output, scalar_input):
@@ -341,26 +304,11 @@ class _ScalingGetter:
         if not (_is_parameter(variable) and self._should_regularize(name)):
             return variable
         self.scaled_names.append(name)
-        dtype = variable.dtype.base_dtype
-        _check_step_resolves(self._offset, dtype, name)
-        # A Python eps must not pass through float32 on its way to float64.
-        offset = tf.cast(
-            tf.convert_to_tensor(self._offset, dtype_hint=dtype), dtype)
+        if not tf.is_tensor(self._offset):  # A step, not exact mode's t.
+            core.check_step_resolves(self._offset, variable.dtype.base_dtype,
+                                     name)
         value = tf.convert_to_tensor(variable)  # One read, not two.
-        return value + offset * value
-
-
-def _check_step_resolves(offset, dtype, name):
-    """Raises if a finite-difference step vanishes in the variable's dtype."""
-    if tf.is_tensor(offset):
-        return  # The exact mode's t, not a step.
-    one = np.ones([], dtype.as_numpy_dtype)
-    if one + np.asarray(offset, dtype.as_numpy_dtype) == one:
-        raise ValueError(
-            f"perturbation {float(abs(offset))!r} is too small for the "
-            f"{dtype.name} variable '{name}': 1 + perturbation rounds to 1, "
-            f"so the finite difference would be exactly 0. Use a larger "
-            f"perturbation (1e-4 suits float32) or method='exact'.")
+        return core.scaled_along_itself(value, self._offset)
 
 
 def _is_parameter(variable):
@@ -408,25 +356,7 @@ def _build_logits(make_logits, scope_name, reuse, custom_getter=None):
                 f"create the same variables, with the same names, each time "
                 f"it is called.") from error
         raise
-    return _checked_logits(logits)
-
-
-def _checked_logits(logits):
-    try:
-        logits = tf.convert_to_tensor(logits)
-    except (TypeError, ValueError) as error:
-        raise ValueError(
-            f"make_logits() must return a float tensor of shape "
-            f"[batch, ..., num_classes]; got {logits!r}.") from error
-    if not logits.dtype.is_floating:
-        raise ValueError(
-            f"make_logits() must return a floating tensor; got dtype "
-            f"{logits.dtype.name} with shape {logits.shape}.")
-    if logits.shape.rank is not None and logits.shape.rank < 2:
-        raise ValueError(
-            f"make_logits() must return logits of rank >= 2 "
-            f"([batch, ..., num_classes]); got shape {logits.shape}.")
-    return logits
+    return core.checked_logits(logits)
 
 
 def _check_arguments(make_logits, scope_name, should_regularize, perturbation,
@@ -435,23 +365,12 @@ def _check_arguments(make_logits, scope_name, should_regularize, perturbation,
         raise TypeError(
             f"make_logits must be a callable with no arguments that returns "
             f"logits; got {make_logits!r}.")
-    if not callable(should_regularize):
-        raise TypeError(
-            f"should_regularize must be a callable taking a variable name and "
-            f"returning a bool; got {should_regularize!r}.")
+    core.check_should_regularize(should_regularize)
     if not isinstance(scope_name, str) or not scope_name:
         raise ValueError(
             f"scope_name must be a non-empty string; got {scope_name!r}.")
-    is_number = (isinstance(perturbation, numbers.Real)
-                 and not isinstance(perturbation, bool))
-    if not (is_number and math.isfinite(perturbation) and perturbation > 0):
-        raise ValueError(
-            f"perturbation must be a finite number > 0; got "
-            f"{perturbation!r}.")
-    if method not in METHODS:
-        raise ValueError(
-            f"method must be one of {', '.join(map(repr, METHODS))}; got "
-            f"{method!r}.")
+    core.check_perturbation(perturbation)
+    core.check_method(method)
 
 
 def _check_scope_is_new(scope_name):
@@ -464,42 +383,6 @@ def _check_scope_is_new(scope_name):
             f"Variable scope '{prefix[:-1]}' already holds variables "
             f"{existing[:5]} in this graph. Use a new scope name or a new "
             f"graph, or pass reuse=True to share them.")
-
-
-def _convert_labels(labels):
-    try:
-        labels = tf.convert_to_tensor(labels)
-    except (TypeError, ValueError) as error:
-        raise TypeError(
-            f"labels must be a tensor or array of numbers; got "
-            f"{labels!r}.") from error
-    if not (labels.dtype.is_floating or labels.dtype.is_integer):
-        raise TypeError(
-            f"labels must have a float or integer dtype; got "
-            f"{labels.dtype.name}.")
-    return labels
-
-
-def _check_labels_shape(labels, logits):
-    if not labels.shape.is_compatible_with(logits.shape):
-        raise ValueError(
-            f"labels must have the logits' shape; labels have shape "
-            f"{labels.shape}, logits have shape {logits.shape}.")
-
-
-def _with_run_time_shape_check(labels, logits):
-    """Labels that fail at run time unless their shape is the logits'.
-
-    Without it, labels of static shape [1, k] against logits [None, k] would
-    silently broadcast one label to every example.
-    """
-    if labels.shape.is_fully_defined() and labels.shape == logits.shape:
-        return labels
-    check = tf.debugging.assert_equal(
-        tf.shape(labels), tf.shape(logits),
-        message="labels must have the logits' shape")
-    with tf.control_dependencies([check]):
-        return tf.identity(labels)
 
 
 def _check_all_variables_seen(logits, seen_variables, scope_name):
@@ -546,15 +429,4 @@ def _non_trainable_variable_ops(graph):
 
 def _variable_ops_feeding(tensor):
     """The variable-owning ops on a data path to `tensor`."""
-    return {op for op in _ancestors(tensor.op)
-            if op.type in _VARIABLE_OP_TYPES}
-
-
-def _captured_tensor(op):
-    """The outer tensor a function graph's placeholder captures, or None."""
-    if op.type != "Placeholder" or not hasattr(op.graph, "captures"):
-        return None
-    for external, internal in op.graph.captures:
-        if internal.op is op:
-            return external
-    return None
+    return core.variable_ancestors(tensor, _VARIABLE_OP_TYPES)

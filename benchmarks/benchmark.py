@@ -13,11 +13,15 @@
 # limitations under the License.
 """Benchmarks of the Fisher-Rao regularizers and of the training script.
 
-Four groups of rows, measured in one run on one machine:
+Five groups of rows, measured in one run on one machine:
 
   train_step/...      time of a training step with `fr` or `fre` (each
                       method) over the unregularized step, at the default
                       experiment's size and at an MNIST-sized MLP;
+  keras_step/...      the same for `keras_fisher_rao`: a Keras 3 model's
+                      `fit` step (`train_step` in a tf.function) with
+                      `FisherRaoRegularizedModel` over the plain model's, and
+                      the plain Keras step over the graph library's;
   value/...           the library's `fr` value against per-example
                       gradients (`tf.GradientTape.jacobian`) dotted with
                       theta, what a user would write otherwise;
@@ -27,10 +31,11 @@ Four groups of rows, measured in one run on one machine:
                       a re-creation of the original 2018 design (a tf.data
                       iterator's batch fetched into Python and fed back).
 
-Every graph is built once and finalized, and gets its own session. The
-configurations of a group are timed in interleaved rounds (each round times
-every configuration once, in turn) after one warm-up round, so a slow spell
-of a shared machine hits them all alike. Reported are medians over rounds:
+Every graph is built once and finalized, and gets its own session; every
+Keras step is traced once, in the warm-up round. The configurations of a
+group are timed in interleaved rounds (each round times every configuration
+once, in turn) after one warm-up round, so a slow spell of a shared machine
+hits them all alike. Reported are medians over rounds:
 of each configuration's time, and of each round's ratio of two times.
 The rows are printed as a Markdown table and, with `--json`, written as
 strict JSON. Run from the repository's root:
@@ -60,15 +65,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
 import direct_fisher_rao  # noqa: E402
+import keras_fisher_rao  # noqa: E402
 import results_io  # noqa: E402
 import synthetic_classification  # noqa: E402
 
-GROUPS = ("train_step", "value", "gradient_error", "script")
+GROUPS = ("train_step", "keras_step", "value", "gradient_error", "script")
 
 FLAGS = flags.FLAGS
 
@@ -470,19 +477,37 @@ def train_step_rows(size, steps, settings):
                                     settings.repeats)
     step_seconds = {label: per_unit(values, steps)
                     for label, values in measurements.items()}
-    judged = settings.judge_targets and size.name == "mnist"
     targeted = size.name == "mnist"
-    baseline = step_seconds[_train_label(None, None)]
     where = size.describe()
     rows = [make_row(f"train_step/{size.name}/unregularized",
                      f"{where}: cross-entropy + SGD step (baseline)",
-                     statistics.median(baseline), 1.0)]
+                     statistics.median(step_seconds["unregularized"]), 1.0)]
+    return rows + regularized_step_rows(
+        f"train_step/{size.name}", where, "", step_seconds, targeted,
+        settings.judge_targets and targeted)
+
+
+def regularized_step_rows(prefix, where, kind, step_seconds, targeted,
+                          judged):
+    """The rows of each norm and method over the unregularized step.
+
+    Args:
+      prefix: Row names' start, e.g. 'train_step/mnist'.
+      where: The size, as `MlpSize.describe` gives it.
+      kind: Words before 'step' in the configurations ('' or 'Keras ').
+      step_seconds: Seconds per step per round, by `_train_label`.
+      targeted: Whether the rows carry the targets (forward <= 1.9x the
+        unregularized step, exact <= 1.5x forward).
+      judged: Whether the targets are judged.
+    """
+    baseline = step_seconds[_train_label(None, None)]
+    rows = []
     for norm in NORMS:
         for method in METHODS:
             label = _train_label(norm, method)
             rows.append(make_row(
-                f"train_step/{size.name}/{norm}/{method}",
-                f"{where}: {label} step / unregularized step",
+                f"{prefix}/{norm}/{method}",
+                f"{where}: {label} {kind}step / unregularized {kind}step",
                 statistics.median(step_seconds[label]),
                 median_ratio(step_seconds[label], baseline),
                 "<= 1.9" if targeted and method == "forward" else None,
@@ -490,8 +515,8 @@ def train_step_rows(size, steps, settings):
         exact = step_seconds[_train_label(norm, "exact")]
         forward = step_seconds[_train_label(norm, "forward")]
         rows.append(make_row(
-            f"train_step/{size.name}/{norm}/exact_over_forward",
-            f"{where}: {norm} exact step / {norm} forward step",
+            f"{prefix}/{norm}/exact_over_forward",
+            f"{where}: {norm} exact {kind}step / {norm} forward {kind}step",
             statistics.median(exact), median_ratio(exact, forward),
             "<= 1.5" if targeted else None, judged))
     return rows
@@ -502,7 +527,95 @@ def _train_label(norm, method):
 
 
 # ---------------------------------------------------------------------------
-# Group 2: the value against per-example jacobians.
+# Group 2: the Keras 3 training step.
+
+
+def keras_mlp(size):
+    """The MLP of `initial_parameters(size)` as a Keras 3 Sequential model.
+    """
+    parameters = initial_parameters(size)
+    layers = [keras.layers.Dense(
+        kernel.shape[1],
+        activation="relu" if index < len(parameters) - 1 else None)
+        for index, (kernel, _) in enumerate(parameters)]
+    model = keras.Sequential([keras.Input((size.inputs,))] + layers)
+    for layer, (kernel, bias) in zip(layers, parameters, strict=True):
+        layer.set_weights([kernel, bias])
+    return model
+
+
+def build_keras_train_loop(size, norm, method, steps):
+    """A callable running `steps` Keras training steps in one call.
+
+    The step is what `model.fit` runs: `train_step` of the Keras model
+    (norm None) or of `keras_fisher_rao.FisherRaoRegularizedModel` around
+    it, compiled with the same loss (cross-entropy on logits), SGD and XLA
+    off (fit's choice on a CPU). The steps run in a tf.function's loop on
+    the batch as constants, as the graph rows run theirs.
+
+    Args:
+      size: The MLP and batch.
+      norm: None (plain cross-entropy), 'fr' or 'fre'.
+      method: The library's method (ignored for norm None).
+      steps: Training steps per call.
+    """
+    model = keras_mlp(size)
+    if norm is not None:
+        model = keras_fisher_rao.FisherRaoRegularizedModel(
+            model, norm=norm, fisher_rao_lambda=REGULARIZER_WEIGHT,
+            method=method, perturbation=PERTURBATION)
+    model.compile(optimizer=keras.optimizers.SGD(LEARNING_RATE),
+                  loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+                  jit_compile=False)
+    # A loop body cannot create the optimizer's variables.
+    model.optimizer.build(model.trainable_variables)
+    batch = tuple(tf.constant(array, tf.float32)
+                  for array in synthetic_batch(size))
+
+    @tf.function
+    def run():
+        for _ in tf.range(steps):
+            model.train_step(batch)
+
+    return run
+
+
+def keras_step_rows(settings):
+    """Rows of group 2 at the MNIST size: Keras steps, and the plain Keras
+    step against the graph library's plain step (timed in the same rounds).
+    """
+    size, steps = settings.mnist_size, settings.mnist_steps
+    configurations = [(None, None)] + [
+        (norm, method) for norm in NORMS for method in METHODS]
+    timed = [Timed(f"Keras {_train_label(norm, method)}",
+                   build_keras_train_loop(size, norm, method, steps))
+             for norm, method in configurations]
+    timed.append(Timed("graph unregularized", build_train_loop(
+        size, None, None, steps, settings.num_threads)))
+    measurements = time_interleaved(f"keras_step/{size.name}", timed,
+                                    settings.repeats)
+    step_seconds = {label.removeprefix("Keras "): per_unit(values, steps)
+                    for label, values in measurements.items()}
+    where = size.describe()
+    keras_plain = step_seconds["unregularized"]
+    graph_plain = step_seconds["graph unregularized"]
+    rows = [make_row(
+        f"keras_step/{size.name}/unregularized",
+        f"{where}: Keras 3 model.train_step (cross-entropy + SGD) in a "
+        f"tf.function (baseline)", statistics.median(keras_plain), 1.0)]
+    rows += regularized_step_rows(f"keras_step/{size.name}", where, "Keras ",
+                                  step_seconds, True, settings.judge_targets)
+    rows.append(make_row(
+        f"keras_step/{size.name}/unregularized_over_graph",
+        f"{where}: unregularized Keras step / unregularized graph step "
+        f"(train_step's tf.while_loop and session)",
+        statistics.median(keras_plain),
+        median_ratio(keras_plain, graph_plain)))
+    return rows
+
+
+# ---------------------------------------------------------------------------
+# Group 3: the value against per-example jacobians.
 
 
 def jacobian_log_prob_derivative(inputs, parameters):
@@ -588,7 +701,7 @@ def build_value(size, method, calls, num_threads):
 
 
 def value_rows(settings):
-    """Rows of group 2: library value vs per-example jacobians."""
+    """Rows of group 3: library value vs per-example jacobians."""
     size = settings.value_size
     built = {None: build_value(size, None, settings.jacobian_calls,
                                settings.num_threads)}
@@ -623,7 +736,7 @@ def value_rows(settings):
 
 
 # ---------------------------------------------------------------------------
-# Group 3: gradient accuracy.
+# Group 4: gradient accuracy.
 
 
 def tangent_log_prob_derivative(inputs, parameters):
@@ -753,7 +866,7 @@ def relative_error(values, references):
 
 
 def gradient_error_rows(settings):
-    """Rows of group 3 (no targets: information)."""
+    """Rows of group 4 (no targets: information)."""
     size = settings.mnist_size
     logging.info("gradient_error: float64 reference at %s", size.describe())
     reference, check = reference_gradients(size)
@@ -789,7 +902,7 @@ def gradient_error_rows(settings):
 
 
 # ---------------------------------------------------------------------------
-# Group 4: the training script against the original design.
+# Group 5: the training script against the original design.
 
 
 def script_config(norm, steps):
@@ -871,7 +984,7 @@ def _script_training_data(config):
 
 
 def script_rows(settings):
-    """Rows of group 4: the script's time per step, original design vs now.
+    """Rows of group 5: the script's time per step, original design vs now.
 
     A run_experiment call also builds its graph and evaluates twice; timing
     runs of `short` and `long` steps in the same round and taking the
@@ -1008,6 +1121,8 @@ def run_groups(settings, groups):
                                     settings)
             rows += train_step_rows(settings.mnist_size, settings.mnist_steps,
                                     settings)
+        elif group == "keras_step":
+            rows += keras_step_rows(settings)
         elif group == "value":
             rows += value_rows(settings)
         elif group == "gradient_error":
@@ -1041,8 +1156,9 @@ def define_flags(flag_values=flags.FLAGS):
                          flag_values=flag_values)
     flags.DEFINE_integer("num_threads", None,
                          "Size of TensorFlow's intra- and inter-op thread "
-                         "pools in every session (default: TensorFlow's "
-                         "choice).", lower_bound=1, flag_values=flag_values)
+                         "pools in every session and for the Keras steps "
+                         "(default: TensorFlow's choice).", lower_bound=1,
+                         flag_values=flag_values)
     flags.DEFINE_multi_enum("groups", list(GROUPS), GROUPS,
                             "Groups of rows to run, all by default",
                             flag_values=flag_values)
@@ -1060,6 +1176,12 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     settings, mode = selected_settings()
+    if settings.num_threads:
+        # The Keras steps run in the eager context, not in a session.
+        tf.config.threading.set_intra_op_parallelism_threads(
+            settings.num_threads)
+        tf.config.threading.set_inter_op_parallelism_threads(
+            settings.num_threads)
     machine = machine_description()
     groups = [group for group in GROUPS if group in FLAGS.groups]
     start = time.perf_counter()

@@ -13,10 +13,10 @@
 # limitations under the License.
 """Independent references for the Fisher-Rao regularizers, used by the tests.
 
-Nothing here calls direct_fisher_rao. With theta_S the selected variables and
-D the derivative of `f(theta + e * theta_S)` in e at 0 (equivalently, the
-derivative of `f` with every selected variable `v` replaced by `v * (1 + e)`),
-for logits z with D z known:
+Nothing here calls direct_fisher_rao or keras_fisher_rao. With theta_S the
+selected variables and D the derivative of `f(theta + e * theta_S)` in e at 0
+(equivalently, the derivative of `f` with every selected variable `v` replaced
+by `v * (1 + e)`), for logits z with D z known:
 
   D log softmax_k(z) = D z_k - sum_j p_j D z_j,        p = softmax(z)
   standard:  mean_i sum_k p_ik (D log softmax_k(z_i))^2
@@ -24,7 +24,8 @@ for logits z with D z known:
 
 Three ways to get D z: closed forms derived by hand (`trig_*`), forward-mode
 tangents through a numpy ReLU MLP (`mlp_*`), and per-example reverse-mode
-gradients dotted with theta_S in eager TensorFlow (`tape_reference`).
+gradients dotted with theta_S in eager TensorFlow (`tape_reference`, and
+`function_tape_reference` for any network, e.g. a Keras model).
 """
 
 import numpy as np
@@ -269,28 +270,51 @@ def tape_reference(params, inputs, labels, selected=None):
     selected = _all_selected(params) if selected is None else selected
     variables = [tf.Variable(np.asarray(array, np.float64))
                  for pair in params for array in pair]
-    variable_selected = [on for pair in selected for on in pair]
     inputs = tf.constant(inputs, tf.float64)
-    labels = tf.constant(labels, tf.float64)
+    return function_tape_reference(
+        lambda: _tf_mlp(variables, inputs), variables, labels,
+        [on for pair in selected for on in pair])
+
+
+def function_tape_reference(logits_function, variables, labels,
+                            variable_selected=None):
+    """`tape_reference` for any network: a function of tf.Variables.
+
+    Args:
+      logits_function: Callable with no arguments returning [batch, classes]
+        logits computed from `variables` (e.g. a Keras model called on a
+        batch: it reads its variables).
+      variables: The tf.Variables theta, in the order of the gradients.
+      labels: [batch, classes] array.
+      variable_selected: One boolean per variable (theta_S); all if None.
+
+    Returns:
+      As `tape_reference`, the gradients in the order of `variables`.
+    """
+    if variable_selected is None:
+        variable_selected = [True] * len(variables)
     with tf.GradientTape(persistent=True) as outer:
         # theta_S, built under the outer tape: it depends on the variables.
         directions = [variable * float(on) for variable, on in zip(
             variables, variable_selected, strict=True)]
         with tf.GradientTape(persistent=True) as inner:
-            log_probs = tf.nn.log_softmax(_tf_mlp(variables, inputs))
+            log_probs = tf.nn.log_softmax(logits_function())
             # Sliced under the inner tape, so each entry has a gradient.
             entries = [tf.unstack(row) for row in tf.unstack(log_probs)]
         rows = []
         for row_entries in entries:
             row = []
             for entry in row_entries:
-                gradients = inner.gradient(entry, variables)
+                gradients = inner.gradient(
+                    entry, variables,
+                    unconnected_gradients=tf.UnconnectedGradients.ZERO)
                 row.append(tf.add_n([
                     tf.reduce_sum(gradient * direction) for gradient, direction
                     in zip(gradients, directions, strict=True)]))
             rows.append(tf.stack(row))
         derivative = tf.stack(rows)
         probabilities = tf.exp(log_probs)
+        labels = tf.constant(labels, log_probs.dtype)
         values = {
             "standard": tf.reduce_mean(tf.reduce_sum(
                 probabilities * derivative ** 2, axis=-1)),
@@ -300,7 +324,9 @@ def tape_reference(params, inputs, labels, selected=None):
                 tf.reduce_sum(labels * derivative, axis=-1) ** 2),
         }
     return {kind: (float(value), [g.numpy() for g in outer.gradient(
-                value, variables)]) for kind, value in values.items()}
+                value, variables,
+                unconnected_gradients=tf.UnconnectedGradients.ZERO)])
+            for kind, value in values.items()}
 
 
 def _all_selected(params):

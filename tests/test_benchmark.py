@@ -37,12 +37,14 @@ METHODS = ("forward", "central", "exact")
 def expected_row_names():
     """Every row of a full run, as the benchmark's specification lists them."""
     names = []
-    for size in ("default", "mnist"):
-        names.append(f"train_step/{size}/unregularized")
+    for group, size in (("train_step", "default"), ("train_step", "mnist"),
+                        ("keras_step", "mnist")):
+        names.append(f"{group}/{size}/unregularized")
         for norm in ("fr", "fre"):
-            names += [f"train_step/{size}/{norm}/{method}"
+            names += [f"{group}/{size}/{norm}/{method}"
                       for method in METHODS]
-            names.append(f"train_step/{size}/{norm}/exact_over_forward")
+            names.append(f"{group}/{size}/{norm}/exact_over_forward")
+    names.append("keras_step/mnist/unregularized_over_graph")
     names.append("value/jacobian")
     names += [f"value/fr/{method}" for method in METHODS]
     names.append("gradient_error/reference_check")

@@ -1077,6 +1077,36 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
                                   scope="empty", reuse=True)
 
 
+class GraphModeTest(tf.test.TestCase, parameterized.TestCase):
+    """Eager calls are refused with a pointer to keras_fisher_rao."""
+
+    def assertRefusedForGraphMode(self, build):
+        with self.assertRaises(RuntimeError) as caught:
+            build()
+        message = str(caught.exception)
+        for part in ("graph mode", "tf.Graph().as_default()",
+                     "keras_fisher_rao"):
+            self.assertIn(part, message)
+
+    @parameterized.product(kind=["standard", "empirical"],
+                           method=dfr.METHODS)
+    def test_eager_call_is_refused(self, kind, method):
+        self.assertTrue(tf.executing_eagerly())
+        self.assertRefusedForGraphMode(lambda: build_regularizer(
+            kind, make_trig_logits(), TRIG_LABELS, method))
+
+    @parameterized.parameters("standard", "empirical")
+    def test_tf_function_traced_from_eager_is_refused(self, kind):
+        # Inside, tf.executing_eagerly() is False, but get_variable would
+        # still make variables the custom getter cannot scale.
+        @tf.function
+        def build():
+            return build_regularizer(kind, make_trig_logits(), TRIG_LABELS,
+                                     "exact")[1]
+
+        self.assertRefusedForGraphMode(build)
+
+
 class GraphContextTest(tf.test.TestCase, parameterized.TestCase,
                        ToleranceMixin):
     """Outer variable scopes and batches of unknown size fed at run time."""
