@@ -185,7 +185,9 @@ class FisherRaoRegularizedModel(keras.Model):
     through either model.
 
     The wrapped model must output logits: compile with losses that take
-    them (e.g. `keras.losses.CategoricalCrossentropy(from_logits=True)`).
+    them (e.g. `keras.losses.CategoricalCrossentropy(from_logits=True)`);
+    a cross-entropy named by a string ("categorical_crossentropy") is
+    computed from the logits.
     """
 
     def __init__(self, model, *, norm, fisher_rao_lambda, method="exact",
@@ -246,12 +248,17 @@ class FisherRaoRegularizedModel(keras.Model):
             "save_weights, and wrap the loaded model again to train on.")
 
     def compile(self, optimizer="rmsprop", loss=None, *args, **kwargs):
-        """`keras.Model.compile`; refuses losses that expect probabilities.
+        """`keras.Model.compile`, with cross-entropies taken from logits.
+
+        The wrapped model outputs logits, so a cross-entropy named by a
+        string ("categorical_crossentropy", "sparse_categorical_crossentropy",
+        ...) is computed from logits (`from_logits=True`).
 
         Raises:
-          ValueError: If `loss` is a cross-entropy that reads the model's
-            output as probabilities (a string name, or from_logits=False).
+          ValueError: If `loss` is a loss object or function that reads the
+            model's output as probabilities (from_logits=False).
         """
+        loss = _losses_from_logits(loss)
         _check_loss_takes_logits(loss)
         super().compile(optimizer, loss, *args, **kwargs)
 
@@ -585,6 +592,33 @@ def _check_lambda(fisher_rao_lambda):
             f"{fisher_rao_lambda!r}.")
 
 
+# Cross-entropies given to compile() by name, computed from the logits the
+# wrapped model outputs (by name, Keras would read them as probabilities).
+_LOSSES_FROM_LOGITS_BY_NAME = {
+    "binary_crossentropy": keras.losses.BinaryCrossentropy,
+    "binary_focal_crossentropy": keras.losses.BinaryFocalCrossentropy,
+    "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
+    "categorical_focal_crossentropy":
+        keras.losses.CategoricalFocalCrossentropy,
+    "sparse_categorical_crossentropy":
+        keras.losses.SparseCategoricalCrossentropy,
+}
+
+
+def _losses_from_logits(loss):
+    """`loss` with every cross-entropy named by a string taken from logits.
+
+    Accepts what `compile` does: one loss, or a list, tuple or dict of them.
+    """
+    if isinstance(loss, dict):
+        return {key: _losses_from_logits(each) for key, each in loss.items()}
+    if isinstance(loss, (list, tuple)):
+        return type(loss)(_losses_from_logits(each) for each in loss)
+    if isinstance(loss, str) and loss in _LOSSES_FROM_LOGITS_BY_NAME:
+        return _LOSSES_FROM_LOGITS_BY_NAME[loss](from_logits=True)
+    return loss
+
+
 def _check_loss_takes_logits(loss):
     """Raises ValueError if a compiled loss would read logits as
     probabilities."""
@@ -600,7 +634,8 @@ def _check_loss_takes_logits(loss):
                 f"loss {each!r} reads the model's output as probabilities, "
                 f"but a model regularized by the Fisher-Rao norm outputs "
                 f"logits. Use a loss that takes logits, e.g. "
-                f"keras.losses.CategoricalCrossentropy(from_logits=True).")
+                f"keras.losses.CategoricalCrossentropy(from_logits=True), or "
+                f"name it (\"categorical_crossentropy\").")
 
 
 def _takes_probabilities(loss):

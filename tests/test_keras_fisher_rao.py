@@ -749,12 +749,35 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
                 self.wrap(fisher_rao_lambda=value)
 
     def test_losses_that_expect_probabilities(self):
-        for loss in ("categorical_crossentropy",
-                     keras.losses.CategoricalCrossentropy(),
-                     keras.losses.sparse_categorical_crossentropy):
+        for loss in (keras.losses.CategoricalCrossentropy(),
+                     keras.losses.sparse_categorical_crossentropy,
+                     ["mse", keras.losses.BinaryCrossentropy()]):
             with self.assertRaisesRegex(ValueError, "from_logits=True"):
                 self.wrap().compile(optimizer="sgd", loss=loss)
         self.wrap().compile(optimizer="sgd", loss=categorical_loss())
+
+    def test_a_cross_entropy_named_by_a_string_is_taken_from_logits(self):
+        # The issue's own example: compile(loss="categorical_crossentropy")
+        # on a model that outputs logits.
+        params, inputs, labels = small_mlp(batch=8)
+        model = sequential_mlp(params)
+        regularized = kfr.FisherRaoRegularizedModel(
+            model, norm="fr", fisher_rao_lambda=0.01, method="exact")
+        regularized.compile(optimizer="sgd", loss="categorical_crossentropy",
+                            metrics=["accuracy"])
+        logits = model(inputs).numpy()
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1,
+                                                         keepdims=True))
+        cross_entropy = -(labels * log_probs).sum(axis=1).mean()
+        evaluated = regularized.evaluate(inputs, labels, verbose=0,
+                                         return_dict=True)
+        self.assertAllClose(evaluated["loss"], cross_entropy, rtol=1e-5)
+        self.assertAllClose(
+            evaluated["accuracy"],
+            np.mean(logits.argmax(1) == labels.argmax(1)))
+        history = regularized.fit(inputs, labels, epochs=2, verbose=0)
+        self.assertLen(history.history["fisher_rao_norm"], 2)
 
     def test_exact_refuses_stop_gradient_in_a_tf_function(self):
         inputs = keras.Input((4,), dtype="float64")
