@@ -478,7 +478,7 @@ def plot_measures_against_label_noise(models, grid):
                         zip(other_axes, combination, strict=True)) or "all")
         for combination, color in zip(combinations, colors, strict=True)]
     figure.legend(handles=handles, loc="outside lower center",
-                  ncols=min(len(handles), 4))
+                  ncols=min(len(handles), 3))
     figure.suptitle(f"Complexity measures at the end of training against "
                     f"label noise: mean over {len(seeds)} seeds, band = "
                     f"range over seeds ({len(models)} models)")

@@ -610,7 +610,7 @@ def plot_effects(setting, effects, chosen, hyperparameter):
                                 linestyle="", markersize=10,
                                 label="chosen on validation"))
     figure.legend(handles=handles, loc="outside lower center",
-                  ncols=len(handles))
+                  ncols=min(len(handles), 4))
     figure.suptitle(f"Test effect against None of every {hyperparameter}, "
                     "each stopped at its validation-chosen step\nmean "
                     "paired difference and 95% t interval over "
@@ -724,7 +724,7 @@ def plot_trajectories(setting, runs, chosen):
     handles = [lines.Line2D([], [], color=color, label=arm.name)
                for arm, color in zip(setting.arms, colors, strict=True)]
     figure.legend(handles=handles, loc="outside lower center",
-                  ncols=len(handles))
+                  ncols=min(len(handles), 4))
     figure.suptitle("Chosen models: mean over seeds, band = range over "
                     "seeds; dotted = chosen stopping step")
     return figure
