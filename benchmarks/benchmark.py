@@ -45,6 +45,7 @@ strict JSON. Run from the repository's root:
 
 import dataclasses
 import datetime
+import gc
 import math
 import os
 import platform
@@ -175,8 +176,9 @@ FULL_SETTINGS = Settings(
     default_steps=500, mnist_steps=5, value_calls=20, jacobian_calls=1,
     script_steps=(1000, 5000))
 QUICK_SETTINGS = dataclasses.replace(
-    FULL_SETTINGS, repeats=5, default_steps=200, mnist_steps=3,
-    value_calls=10, script_steps=(500, 2500))
+    FULL_SETTINGS, repeats=3, default_steps=200, mnist_steps=3,
+    value_size=dataclasses.replace(MNIST_SIZE, batch=128), value_calls=10,
+    script_steps=(500, 2500))
 SMOKE_SETTINGS = Settings(
     repeats=1, judge_targets=False,
     mnist_size=MlpSize("mnist", batch=32, inputs=24, width=16, relu_layers=2,
@@ -1129,6 +1131,11 @@ def run_groups(settings, groups):
             rows += gradient_error_rows(settings)
         else:
             rows += script_rows(settings)
+        # A group's graphs and models are garbage once it returns. Collected
+        # now, they take a fraction of a second; left to a collection the
+        # interpreter starts later, the Keras group's stalled the script
+        # group for 15 s.
+        gc.collect()
     return rows
 
 
