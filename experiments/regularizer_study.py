@@ -614,6 +614,10 @@ def plot_effects(setting, effects, chosen, hyperparameter):
     handles.append(lines.Line2D([], [], color="black", marker="*",
                                 linestyle="", markersize=10,
                                 label="chosen on validation"))
+    if hyperparameter == LAMBDA:
+        handles.append(lines.Line2D(
+            [], [], color="grey", linestyle="--",
+            label="weight decay, chosen (band: 95% interval)"))
     figure.legend(handles=handles, loc="outside lower center",
                   ncols=min(len(handles), 4))
     figure.suptitle(f"Test effect against None of every {hyperparameter}, "
