@@ -24,11 +24,11 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 
+import plot_utils
+
 LINE_ALPHA = 0.9
 BAND_ALPHA = 0.2
 FIGURE_DPI = 100
-# Log y-axis when positive values span more than this factor.
-LOG_SCALE_SPAN = 100.0
 
 
 def panel_grid(num_panels, columns, panel_size=(4.0, 3.2)):
@@ -90,16 +90,10 @@ def draw_means_with_intervals(axes, x, means, lows, highs, color,
                   marker=marker, capsize=3, alpha=LINE_ALPHA)
 
 
-def use_log_scale_if_spanning(axes, values, span=LOG_SCALE_SPAN):
-    """Sets a log y-axis if the positive `values` span more than `span`.
-
-    Non-positive values cannot be drawn on a log axis, so any keeps it
-    linear.
-    """
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if values.size and values.min() > 0 and (
-            values.max() / values.min() > span):
+def use_log_scale_if_spanning(axes, values):
+    """Sets a log y-axis by plot_utils' "auto" rule: every value > 0 and
+    the largest at least `plot_utils.LOG_SCALE_RATIO` times the smallest."""
+    if plot_utils.wants_log_scale(values, "auto", key=None):
         axes.set_yscale("log")
 
 
