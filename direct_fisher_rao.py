@@ -69,13 +69,20 @@ _PASS_COLLECTIONS = (
 # Op types that own a variable; a data path from one of them to the logits
 # means the logits depend on that variable.
 _VARIABLE_OP_TYPES = frozenset(
-    {"VarHandleOp", "VariableV2", "Variable", "AutoReloadVariable"})
+    {"VarHandleOp", "VariableV2", "Variable", "AutoReloadVariable"}
+)
 
 
-def make_standard_fisher_regularizer(make_logits, scope_name,
-                                     should_regularize, perturbation,
-                                     differentiate_probability,
-                                     method="forward", *, reuse=False):
+def make_standard_fisher_regularizer(
+    make_logits,
+    scope_name,
+    should_regularize,
+    perturbation,
+    differentiate_probability,
+    method="forward",
+    *,
+    reuse=False,
+):
     """Builds logits and the standard Fisher-Rao norm regularizer.
 
     regularizer = mean_i sum_k p_ik (d/de log softmax_k(logits_i))^2, where
@@ -111,15 +118,23 @@ def make_standard_fisher_regularizer(make_logits, scope_name,
     """
     _check_graph_mode()
     logits, log_probs, log_prob_derivative = _log_probs_and_derivative(
-        make_logits, scope_name, should_regularize, perturbation, method,
-        reuse)
+        make_logits, scope_name, should_regularize, perturbation, method, reuse
+    )
     return logits, core.standard_regularizer(
-        log_probs, log_prob_derivative, differentiate_probability)
+        log_probs, log_prob_derivative, differentiate_probability
+    )
 
 
-def make_empirical_fisher_regularizer(make_logits, labels, scope_name,
-                                      should_regularize, perturbation,
-                                      method="forward", *, reuse=False):
+def make_empirical_fisher_regularizer(
+    make_logits,
+    labels,
+    scope_name,
+    should_regularize,
+    perturbation,
+    method="forward",
+    *,
+    reuse=False,
+):
     """Builds logits and the empirical Fisher-Rao norm regularizer.
 
     regularizer = mean_i (d/de CE(labels_i, logits_i))^2, where
@@ -152,10 +167,17 @@ def make_empirical_fisher_regularizer(make_logits, labels, scope_name,
     _check_graph_mode()
     labels = core.convert_labels(labels)
     logits, _, log_prob_derivative = _log_probs_and_derivative(
-        make_logits, scope_name, should_regularize, perturbation, method,
-        reuse, labels=labels)
-    return logits, core.empirical_regularizer(labels, logits,
-                                              log_prob_derivative)
+        make_logits,
+        scope_name,
+        should_regularize,
+        perturbation,
+        method,
+        reuse,
+        labels=labels,
+    )
+    return logits, core.empirical_regularizer(
+        labels, logits, log_prob_derivative
+    )
 
 
 def _check_graph_mode():
@@ -173,40 +195,59 @@ def _check_graph_mode():
             "traced from eager code. For Keras 3 models, eager code and "
             "tf.function training loops, use keras_fisher_rao "
             "(standard_fisher_rao_norm, empirical_fisher_rao_norm, "
-            "FisherRaoRegularizedModel).")
+            "FisherRaoRegularizedModel)."
+        )
 
 
-def _log_probs_and_derivative(make_logits, scope_name, should_regularize,
-                              perturbation, method, reuse, labels=None):
+def _log_probs_and_derivative(
+    make_logits,
+    scope_name,
+    should_regularize,
+    perturbation,
+    method,
+    reuse,
+    labels=None,
+):
     """Builds the passes.
 
     Returns:
       `(logits, log_probs, derivative)`: the unperturbed logits, their log
       softmax and its per-example derivative d/de along theta_S.
     """
-    _check_arguments(make_logits, scope_name, should_regularize, perturbation,
-                     method)
+    _check_arguments(
+        make_logits, scope_name, should_regularize, perturbation, method
+    )
     if not reuse:
         _check_scope_is_new(scope_name)
     # In exact mode the pass at t = 0 gives the returned logits (v + 0 * v
     # == v exactly), so the first pass is unused and pruned at run time.
-    with (_collections_restored() if method == "exact"
-          else contextlib.nullcontext()):
+    with (
+        _collections_restored()
+        if method == "exact"
+        else contextlib.nullcontext()
+    ):
         logits = _build_logits(make_logits, scope_name, reuse=reuse)
     if labels is not None:
         core.check_labels_shape(labels, logits)
     first_pass_logits = logits
     if method == "exact":
         getter, logits, log_probs, derivative = _exact_derivative(
-            make_logits, scope_name, should_regularize, logits.dtype)
+            make_logits, scope_name, should_regularize, logits.dtype
+        )
     else:
         log_probs = tf.nn.log_softmax(logits)
         with _collections_restored():
             getter, derivative = _finite_difference_derivative(
-                make_logits, scope_name, should_regularize, perturbation,
-                method, log_probs)
-    _check_all_variables_seen(first_pass_logits, getter.seen_variables,
-                              scope_name)
+                make_logits,
+                scope_name,
+                should_regularize,
+                perturbation,
+                method,
+                log_probs,
+            )
+    _check_all_variables_seen(
+        first_pass_logits, getter.seen_variables, scope_name
+    )
     if not getter.scaled_names:
         # Nothing is perturbed: the derivative is exactly 0, not rounding.
         derivative = tf.zeros_like(log_probs)
@@ -225,8 +266,9 @@ def _collections_restored():
             graph.get_collection_ref(key)[:] = items
 
 
-def _finite_difference_derivative(make_logits, scope_name, should_regularize,
-                                  perturbation, method, log_probs):
+def _finite_difference_derivative(
+    make_logits, scope_name, should_regularize, perturbation, method, log_probs
+):
     """d/de log softmax by a forward or central difference.
 
     Returns:
@@ -237,11 +279,14 @@ def _finite_difference_derivative(make_logits, scope_name, should_regularize,
     def log_probs_at(step):
         getters.append(_ScalingGetter(should_regularize, step))
         return tf.nn.log_softmax(
-            _build_logits(make_logits, scope_name, reuse=True,
-                          custom_getter=getters[-1]))
+            _build_logits(
+                make_logits, scope_name, reuse=True, custom_getter=getters[-1]
+            )
+        )
 
     derivative = core.finite_difference_derivative(
-        method, perturbation, log_probs, log_probs_at)
+        method, perturbation, log_probs, log_probs_at
+    )
     return getters[0], derivative
 
 
@@ -255,8 +300,9 @@ def _exact_derivative(make_logits, scope_name, should_regularize, dtype):
     """
     offset = tf.zeros([], dtype=dtype, name="fisher_rao_offset")
     getter = _ScalingGetter(should_regularize, offset)
-    logits = _build_logits(make_logits, scope_name, reuse=True,
-                           custom_getter=getter)
+    logits = _build_logits(
+        make_logits, scope_name, reuse=True, custom_getter=getter
+    )
     core.check_exact_mode_applies(offset, logits, "with tf.gradients")
     log_probs = tf.nn.log_softmax(logits)
     return getter, logits, log_probs, _jvp(log_probs, offset)
@@ -299,14 +345,16 @@ class _ScalingGetter:
             raise TypeError(
                 f"Variable '{name}' is a {type(variable).__name__}; the "
                 f"Fisher-Rao regularizer supports plain variables only "
-                f"(create it without a partitioner).")
+                f"(create it without a partitioner)."
+            )
         self.seen_variables.append(variable)
         if not (_is_parameter(variable) and self._should_regularize(name)):
             return variable
         self.scaled_names.append(name)
         if not tf.is_tensor(self._offset):  # A step, not exact mode's t.
-            core.check_step_resolves(self._offset, variable.dtype.base_dtype,
-                                     name)
+            core.check_step_resolves(
+                self._offset, variable.dtype.base_dtype, name
+            )
         value = tf.convert_to_tensor(variable)  # One read, not two.
         return core.scaled_along_itself(value, self._offset)
 
@@ -345,8 +393,9 @@ def _build_logits(make_logits, scope_name, reuse, custom_getter=None):
     if reuse and custom_getter is None:
         custom_getter = _sharing_getter
     try:
-        with tf.compat.v1.variable_scope(scope_name, reuse=reuse,
-                                         custom_getter=custom_getter):
+        with tf.compat.v1.variable_scope(
+            scope_name, reuse=reuse, custom_getter=custom_getter
+        ):
             logits = make_logits()
     except ValueError as error:
         if reuse and "does not exist" in str(error):
@@ -354,21 +403,25 @@ def _build_logits(make_logits, scope_name, reuse, custom_getter=None):
                 f"make_logits() asked for a variable that scope "
                 f"'{scope_name}' does not hold: {error} make_logits() must "
                 f"create the same variables, with the same names, each time "
-                f"it is called.") from error
+                f"it is called."
+            ) from error
         raise
     return core.checked_logits(logits)
 
 
-def _check_arguments(make_logits, scope_name, should_regularize, perturbation,
-                     method):
+def _check_arguments(
+    make_logits, scope_name, should_regularize, perturbation, method
+):
     if not callable(make_logits):
         raise TypeError(
             f"make_logits must be a callable with no arguments that returns "
-            f"logits; got {make_logits!r}.")
+            f"logits; got {make_logits!r}."
+        )
     core.check_should_regularize(should_regularize)
     if not isinstance(scope_name, str) or not scope_name:
         raise ValueError(
-            f"scope_name must be a non-empty string; got {scope_name!r}.")
+            f"scope_name must be a non-empty string; got {scope_name!r}."
+        )
     core.check_perturbation(perturbation)
     core.check_method(method)
 
@@ -376,13 +429,17 @@ def _check_arguments(make_logits, scope_name, should_regularize, perturbation,
 def _check_scope_is_new(scope_name):
     outer = tf.compat.v1.get_variable_scope().name
     prefix = f"{outer}/{scope_name}/" if outer else f"{scope_name}/"
-    existing = [v.op.name for v in tf.compat.v1.global_variables()
-                if v.op.name.startswith(prefix)]
+    existing = [
+        v.op.name
+        for v in tf.compat.v1.global_variables()
+        if v.op.name.startswith(prefix)
+    ]
     if existing:
         raise ValueError(
             f"Variable scope '{prefix[:-1]}' already holds variables "
             f"{existing[:5]} in this graph. Use a new scope name or a new "
-            f"graph, or pass reuse=True to share them.")
+            f"graph, or pass reuse=True to share them."
+        )
 
 
 def _check_all_variables_seen(logits, seen_variables, scope_name):
@@ -393,10 +450,13 @@ def _check_all_variables_seen(logits, seen_variables, scope_name):
     """
     seen_ops = {variable.op for variable in seen_variables}
     non_trainable_ops = _non_trainable_variable_ops(
-        _outermost_graph(logits.graph))
+        _outermost_graph(logits.graph)
+    )
     missed = sorted(
-        op.name for op in _variable_ops_feeding(logits)
-        if op not in seen_ops and op not in non_trainable_ops)
+        op.name
+        for op in _variable_ops_feeding(logits)
+        if op not in seen_ops and op not in non_trainable_ops
+    )
     if missed:
         raise ValueError(
             f"The logits depend on trainable variables {missed} that "
@@ -408,7 +468,8 @@ def _check_all_variables_seen(logits, seen_variables, scope_name):
             f"installed and TF_USE_LEGACY_KERAS=1); Keras 3 layers bypass "
             f"get_variable. To leave a variable out on purpose, create it "
             f"there too and reject its name in should_regularize. See the "
-            f"README.")
+            f"README."
+        )
 
 
 def _outermost_graph(graph):
@@ -420,10 +481,12 @@ def _outermost_graph(graph):
 
 def _non_trainable_variable_ops(graph):
     collections = tf.compat.v1.GraphKeys
-    trainable = {v.op for v in graph.get_collection(
-        collections.TRAINABLE_VARIABLES)}
-    known = (graph.get_collection(collections.GLOBAL_VARIABLES)
-             + graph.get_collection(collections.LOCAL_VARIABLES))
+    trainable = {
+        v.op for v in graph.get_collection(collections.TRAINABLE_VARIABLES)
+    }
+    known = graph.get_collection(
+        collections.GLOBAL_VARIABLES
+    ) + graph.get_collection(collections.LOCAL_VARIABLES)
     return {v.op for v in known if v.op not in trainable}
 
 

@@ -57,7 +57,8 @@ METHODS = ("forward", "central", "exact")
 # the fused batch norm's second derivative is wrong).
 _STOPS_GRADIENT = frozenset({"StopGradient", "PreventGradient"})
 _FUSED_BATCH_NORM = frozenset(
-    {"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"})
+    {"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"}
+)
 
 
 # ---------------------------------------------------------------------------
@@ -69,17 +70,19 @@ def check_should_regularize(should_regularize):
     if not callable(should_regularize):
         raise TypeError(
             f"should_regularize must be a callable taking a variable name and "
-            f"returning a bool; got {should_regularize!r}.")
+            f"returning a bool; got {should_regularize!r}."
+        )
 
 
 def check_perturbation(perturbation):
     """Raises ValueError unless `perturbation` is a finite real > 0."""
-    is_number = (isinstance(perturbation, numbers.Real)
-                 and not isinstance(perturbation, bool))
+    is_number = isinstance(perturbation, numbers.Real) and not isinstance(
+        perturbation, bool
+    )
     if not (is_number and math.isfinite(perturbation) and perturbation > 0):
         raise ValueError(
-            f"perturbation must be a finite number > 0; got "
-            f"{perturbation!r}.")
+            f"perturbation must be a finite number > 0; got {perturbation!r}."
+        )
 
 
 def check_method(method):
@@ -87,7 +90,8 @@ def check_method(method):
     if method not in METHODS:
         raise ValueError(
             f"method must be one of {', '.join(map(repr, METHODS))}; got "
-            f"{method!r}.")
+            f"{method!r}."
+        )
 
 
 def check_step_resolves(step, dtype, name):
@@ -108,7 +112,8 @@ def check_step_resolves(step, dtype, name):
             f"perturbation {float(abs(step))!r} is too small for the "
             f"{dtype.name} variable '{name}': 1 + perturbation rounds to 1, "
             f"so the finite difference would be exactly 0. Use a larger "
-            f"perturbation (1e-4 suits float32) or method='exact'.")
+            f"perturbation (1e-4 suits float32) or method='exact'."
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -133,15 +138,18 @@ def checked_logits(logits, producer="make_logits()"):
     except (TypeError, ValueError) as error:
         raise ValueError(
             f"{producer} must return a float tensor of shape "
-            f"[batch, ..., num_classes]; got {logits!r}.") from error
+            f"[batch, ..., num_classes]; got {logits!r}."
+        ) from error
     if not logits.dtype.is_floating:
         raise ValueError(
             f"{producer} must return a floating tensor; got dtype "
-            f"{logits.dtype.name} with shape {logits.shape}.")
+            f"{logits.dtype.name} with shape {logits.shape}."
+        )
     if logits.shape.rank is not None and logits.shape.rank < 2:
         raise ValueError(
             f"{producer} must return logits of rank >= 2 "
-            f"([batch, ..., num_classes]); got shape {logits.shape}.")
+            f"([batch, ..., num_classes]); got shape {logits.shape}."
+        )
     return logits
 
 
@@ -155,12 +163,13 @@ def convert_labels(labels):
         labels = tf.convert_to_tensor(labels)
     except (TypeError, ValueError) as error:
         raise TypeError(
-            f"labels must be a tensor or array of numbers; got "
-            f"{labels!r}.") from error
+            f"labels must be a tensor or array of numbers; got {labels!r}."
+        ) from error
     if not (labels.dtype.is_floating or labels.dtype.is_integer):
         raise TypeError(
             f"labels must have a float or integer dtype; got "
-            f"{labels.dtype.name}.")
+            f"{labels.dtype.name}."
+        )
     return labels
 
 
@@ -169,7 +178,8 @@ def check_labels_shape(labels, logits):
     if not labels.shape.is_compatible_with(logits.shape):
         raise ValueError(
             f"labels must have the logits' shape; labels have shape "
-            f"{labels.shape}, logits have shape {logits.shape}.")
+            f"{labels.shape}, logits have shape {logits.shape}."
+        )
 
 
 def _with_run_time_shape_check(labels, logits):
@@ -181,8 +191,10 @@ def _with_run_time_shape_check(labels, logits):
     if labels.shape.is_fully_defined() and labels.shape == logits.shape:
         return labels
     check = tf.debugging.assert_equal(
-        tf.shape(labels), tf.shape(logits),
-        message="labels must have the logits' shape")
+        tf.shape(labels),
+        tf.shape(logits),
+        message="labels must have the logits' shape",
+    )
     with tf.control_dependencies([check]):
         return tf.identity(labels)
 
@@ -202,8 +214,9 @@ def scaled_along_itself(value, offset):
     return value + offset * value
 
 
-def finite_difference_derivative(method, perturbation, log_probs,
-                                 log_probs_at):
+def finite_difference_derivative(
+    method, perturbation, log_probs, log_probs_at
+):
     """D log softmax by a forward or central difference.
 
     forward: (f(theta + eps theta_S) - f(theta)) / eps
@@ -244,7 +257,8 @@ def standard_regularizer(log_probs, derivative, differentiate_probability):
         if not differentiate_probability:
             probabilities = tf.stop_gradient(probabilities)
         per_example = tf.reduce_sum(
-            probabilities * tf.square(derivative), axis=-1)
+            probabilities * tf.square(derivative), axis=-1
+        )
         return tf.reduce_mean(per_example)
 
 
@@ -261,11 +275,11 @@ def empirical_regularizer(labels, logits, derivative):
       A scalar of the logits' dtype.
     """
     with tf.name_scope("empirical_fisher_regularizer"):
-        labels = _with_run_time_shape_check(tf.cast(labels, logits.dtype),
-                                            logits)
+        labels = _with_run_time_shape_check(
+            tf.cast(labels, logits.dtype), logits
+        )
         # CE is linear in the log-probabilities, so is its derivative.
-        cross_entropy_derivative = -tf.reduce_sum(labels * derivative,
-                                                  axis=-1)
+        cross_entropy_derivative = -tf.reduce_sum(labels * derivative, axis=-1)
         return tf.reduce_mean(tf.square(cross_entropy_derivative))
 
 
@@ -291,9 +305,11 @@ def check_exact_mode_applies(offset, logits, how):
     """
     path = _descendants(offset.op) & _ancestors(logits.op)
     blockers = sorted(
-        f"{op.name} ({op.type})" for op in path
+        f"{op.name} ({op.type})"
+        for op in path
         if op.type in _STOPS_GRADIENT
-        or (op.type in _FUSED_BATCH_NORM and op.get_attr("is_training")))
+        or (op.type in _FUSED_BATCH_NORM and op.get_attr("is_training"))
+    )
     if blockers:
         raise ValueError(
             f"method='exact' differentiates the network twice {how}, and "
@@ -301,13 +317,13 @@ def check_exact_mode_applies(offset, logits, how):
             f"misstate gradients: {blockers}. They come from "
             f"tf.stop_gradient, tf.nn.moments or batch normalization in "
             f"training mode. Use method='central' or 'forward' for this "
-            f"network, or compute batch statistics without stop_gradient.")
+            f"network, or compute batch statistics without stop_gradient."
+        )
 
 
 def variable_ancestors(tensor, variable_op_types):
     """The ops of `variable_op_types` on a data path to `tensor`."""
-    return {op for op in _ancestors(tensor.op)
-            if op.type in variable_op_types}
+    return {op for op in _ancestors(tensor.op) if op.type in variable_op_types}
 
 
 def _descendants(op):
@@ -317,8 +333,11 @@ def _descendants(op):
         op = stack.pop()
         if op not in found:
             found.add(op)
-            stack.extend(consumer for output in op.outputs
-                         for consumer in output.consumers())
+            stack.extend(
+                consumer
+                for output in op.outputs
+                for consumer in output.consumers()
+            )
     return found
 
 

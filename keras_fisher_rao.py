@@ -78,7 +78,8 @@ _EXACT_MODE_DIFFERENTIATION = "with tf.GradientTape"
 # `(variable, value)` pairs of the non-trainable variables that pass changed,
 # and its losses (`model.losses`, when collected).
 _Passes = collections.namedtuple(
-    "_Passes", "logits log_probs derivative state_updates losses")
+    "_Passes", "logits log_probs derivative state_updates losses"
+)
 
 # Inside a user's tf.function, AutoGraph would rewrite the library's Python
 # (its loops over layers and ops hold no tensors to convert).
@@ -86,9 +87,16 @@ _not_converted = tf.autograph.experimental.do_not_convert
 
 
 @_not_converted
-def standard_fisher_rao_norm(model, inputs, *, should_regularize=None,
-                             perturbation=1e-4, method="exact",
-                             training=False, differentiate_probability=True):
+def standard_fisher_rao_norm(
+    model,
+    inputs,
+    *,
+    should_regularize=None,
+    perturbation=1e-4,
+    method="exact",
+    training=False,
+    differentiate_probability=True,
+):
     """The standard Fisher-Rao norm of a Keras 3 model on a batch.
 
     norm = mean_i sum_k p_ik (D log softmax_k(logits_i))^2, where
@@ -124,16 +132,25 @@ def standard_fisher_rao_norm(model, inputs, *, should_regularize=None,
         built or does not output float logits of rank >= 2, and, in a
         `tf.function`, exact mode through ops it cannot differentiate.
     """
-    passes = _run_passes(model, inputs, should_regularize, perturbation,
-                         method, training)
-    return core.standard_regularizer(passes.log_probs, passes.derivative,
-                                     differentiate_probability)
+    passes = _run_passes(
+        model, inputs, should_regularize, perturbation, method, training
+    )
+    return core.standard_regularizer(
+        passes.log_probs, passes.derivative, differentiate_probability
+    )
 
 
 @_not_converted
-def empirical_fisher_rao_norm(model, inputs, labels, *,
-                              should_regularize=None, perturbation=1e-4,
-                              method="exact", training=False):
+def empirical_fisher_rao_norm(
+    model,
+    inputs,
+    labels,
+    *,
+    should_regularize=None,
+    perturbation=1e-4,
+    method="exact",
+    training=False,
+):
     """The empirical Fisher-Rao norm of a Keras 3 model on a batch.
 
     norm = mean_i (D CE(labels_i, logits_i))^2, where
@@ -159,8 +176,9 @@ def empirical_fisher_rao_norm(model, inputs, labels, *,
         labels whose shape is not the logits'.
     """
     labels = core.convert_labels(labels)
-    passes = _run_passes(model, inputs, should_regularize, perturbation,
-                         method, training)
+    passes = _run_passes(
+        model, inputs, should_regularize, perturbation, method, training
+    )
     return _empirical_norm(labels, passes)
 
 
@@ -190,9 +208,18 @@ class FisherRaoRegularizedModel(keras.Model):
     computed from the logits.
     """
 
-    def __init__(self, model, *, norm, fisher_rao_lambda, method="exact",
-                 perturbation=1e-4, should_regularize=None,
-                 differentiate_probability=True, **kwargs):
+    def __init__(
+        self,
+        model,
+        *,
+        norm,
+        fisher_rao_lambda,
+        method="exact",
+        perturbation=1e-4,
+        should_regularize=None,
+        differentiate_probability=True,
+        **kwargs,
+    ):
         """Wraps `model`.
 
         Args:
@@ -216,7 +243,8 @@ class FisherRaoRegularizedModel(keras.Model):
         if norm not in NORMS:
             raise ValueError(
                 f"norm must be one of {', '.join(map(repr, NORMS))}; got "
-                f"{norm!r}.")
+                f"{norm!r}."
+            )
         _check_lambda(fisher_rao_lambda)
         super().__init__(**kwargs)
         self.model = model
@@ -227,7 +255,8 @@ class FisherRaoRegularizedModel(keras.Model):
         self.should_regularize = should_regularize
         self.differentiate_probability = bool(differentiate_probability)
         self.fisher_rao_norm_tracker = keras.metrics.Mean(
-            name="fisher_rao_norm")
+            name="fisher_rao_norm"
+        )
         self._train_pass = _TrainPassLosses()
         self.built = True  # The wrapped model's variables are all there is.
 
@@ -245,7 +274,8 @@ class FisherRaoRegularizedModel(keras.Model):
             "saved whole (should_regularize may be any callable). Its "
             "weights are the wrapped model's: save that model "
             "(regularized.model.save(path)), or the weights with "
-            "save_weights, and wrap the loaded model again to train on.")
+            "save_weights, and wrap the loaded model again to train on."
+        )
 
     def compile(self, optimizer="rmsprop", loss=None, *args, **kwargs):
         """`keras.Model.compile`, with cross-entropies taken from logits.
@@ -278,42 +308,68 @@ class FisherRaoRegularizedModel(keras.Model):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             passes = _run_passes(
-                self.model, x, self.should_regularize, self.perturbation,
-                self.method, training=True, collect_losses=True)
+                self.model,
+                x,
+                self.should_regularize,
+                self.perturbation,
+                self.method,
+                training=True,
+                collect_losses=True,
+            )
             for variable, value in passes.state_updates:
                 variable.assign(value)
             norm = self._norm_of(passes, y)
             with self._train_pass.holding(passes.losses):
                 loss = self.compute_loss(
-                    x=x, y=y, y_pred=passes.logits,
-                    sample_weight=sample_weight, training=True)
+                    x=x,
+                    y=y,
+                    y_pred=passes.logits,
+                    sample_weight=sample_weight,
+                    training=True,
+                )
             loss = loss + tf.cast(self.fisher_rao_lambda * norm, loss.dtype)
             self._update_trackers(x, loss, norm)
             if self.optimizer is not None:
                 loss = self.optimizer.scale_loss(loss)
         variables = self.trainable_weights
         self.optimizer.apply_gradients(
-            zip(tape.gradient(loss, variables), variables, strict=True))
-        return self.compute_metrics(x, y, passes.logits,
-                                    sample_weight=sample_weight)
+            zip(tape.gradient(loss, variables), variables, strict=True)
+        )
+        return self.compute_metrics(
+            x, y, passes.logits, sample_weight=sample_weight
+        )
 
     def test_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         y_pred = self(x, training=False)
-        loss = self.compute_loss(x=x, y=y, y_pred=y_pred,
-                                 sample_weight=sample_weight, training=False)
+        loss = self.compute_loss(
+            x=x,
+            y=y,
+            y_pred=y_pred,
+            sample_weight=sample_weight,
+            training=False,
+        )
         norm = self._norm_of(
-            _run_passes(self.model, x, self.should_regularize,
-                        self.perturbation, self.method, training=False),
-            y)
+            _run_passes(
+                self.model,
+                x,
+                self.should_regularize,
+                self.perturbation,
+                self.method,
+                training=False,
+            ),
+            y,
+        )
         self._update_trackers(x, loss, norm)
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def _norm_of(self, passes, labels):
         if self.norm == "fr":
             return core.standard_regularizer(
-                passes.log_probs, passes.derivative,
-                self.differentiate_probability)
+                passes.log_probs,
+                passes.derivative,
+                self.differentiate_probability,
+            )
         return _empirical_norm(core.convert_labels(labels), passes)
 
     def _update_trackers(self, x, loss, norm):
@@ -324,8 +380,9 @@ class FisherRaoRegularizedModel(keras.Model):
             # Keras's own loss tracker; compile() creates it.
             if metric.name == "loss":
                 metric.update_state(loss, sample_weight=batch_size)
-        self.fisher_rao_norm_tracker.update_state(norm,
-                                                  sample_weight=batch_size)
+        self.fisher_rao_norm_tracker.update_state(
+            norm, sample_weight=batch_size
+        )
 
 
 class _TrainPassLosses:
@@ -350,8 +407,15 @@ class _TrainPassLosses:
 # The passes.
 
 
-def _run_passes(model, inputs, should_regularize, perturbation, method,
-                training, collect_losses=False):
+def _run_passes(
+    model,
+    inputs,
+    should_regularize,
+    perturbation,
+    method,
+    training,
+    collect_losses=False,
+):
     """Runs the passes giving the logits and their derivative along theta_S.
 
     Every pass starts from the model's current non-trainable values, so
@@ -374,19 +438,27 @@ def _run_passes(model, inputs, should_regularize, perturbation, method,
         for variable, is_selected in zip(variables, selected, strict=True):
             if is_selected:
                 core.check_step_resolves(
-                    perturbation, tf.as_dtype(variable.dtype), variable.path)
+                    perturbation, tf.as_dtype(variable.dtype), variable.path
+                )
     # One read of each variable, under the caller's tape: every pass is built
     # from these, so gradients reach the variables through all of them.
     values = [tf.convert_to_tensor(variable.value) for variable in variables]
-    state = [tf.convert_to_tensor(variable.value)
-             for variable in model.non_trainable_variables]
+    state = [
+        tf.convert_to_tensor(variable.value)
+        for variable in model.non_trainable_variables
+    ]
 
     def run(trainable_values, collect=False):
         logits, new_state, losses = _stateless_pass(
-            model, trainable_values, state, inputs, training, collect)
-        updates = [(variable, new) for variable, old, new in zip(
-            model.non_trainable_variables, state, new_state, strict=True)
-            if new is not old]
+            model, trainable_values, state, inputs, training, collect
+        )
+        updates = [
+            (variable, new)
+            for variable, old, new in zip(
+                model.non_trainable_variables, state, new_state, strict=True
+            )
+            if new is not old
+        ]
         return logits, updates, losses
 
     if method == "exact" and any(selected):
@@ -398,25 +470,34 @@ def _run_passes(model, inputs, should_regularize, perturbation, method,
         derivative = tf.zeros_like(log_probs)
     else:
         derivative = core.finite_difference_derivative(
-            method, perturbation, log_probs,
+            method,
+            perturbation,
+            log_probs,
             lambda step: tf.nn.log_softmax(
-                run(_scaled(values, selected, step))[0]))
+                run(_scaled(values, selected, step))[0]
+            ),
+        )
     return _Passes(logits, log_probs, derivative, updates, losses)
 
 
 def _exact_passes(run, values, selected, collect_losses):
     """The pass with `v + t * v` at t = 0 and its derivative in t."""
-    dtype = next(value.dtype for value, is_selected
-                 in zip(values, selected, strict=True) if is_selected)
+    dtype = next(
+        value.dtype
+        for value, is_selected in zip(values, selected, strict=True)
+        if is_selected
+    )
     offset = tf.zeros([], dtype, name="fisher_rao_offset")
     with tf.GradientTape() as tape:
         tape.watch(offset)
-        logits, updates, losses = run(_scaled(values, selected, offset),
-                                        collect_losses)
+        logits, updates, losses = run(
+            _scaled(values, selected, offset), collect_losses
+        )
         log_probs = tf.nn.log_softmax(logits)
     if not tf.executing_eagerly():  # Only a graph shows the ops.
-        core.check_exact_mode_applies(offset, logits,
-                                      _EXACT_MODE_DIFFERENTIATION)
+        core.check_exact_mode_applies(
+            offset, logits, _EXACT_MODE_DIFFERENTIATION
+        )
     derivative = _jvp(tape, log_probs, offset)
     return _Passes(logits, log_probs, derivative, updates, losses)
 
@@ -446,8 +527,14 @@ def _jvp(tape, output, scalar_input):
     return tf.zeros_like(output) if derivative is None else derivative
 
 
-def _stateless_pass(model, trainable_values, non_trainable_values, inputs,
-                    training, collect_losses):
+def _stateless_pass(
+    model,
+    trainable_values,
+    non_trainable_values,
+    inputs,
+    training,
+    collect_losses,
+):
     """`model(inputs, training=...)` on the given values, changing nothing.
 
     What `model.stateless_call` does, but through `model.__call__`: so
@@ -459,37 +546,45 @@ def _stateless_pass(model, trainable_values, non_trainable_values, inputs,
       `(logits, non-trainable values after the pass, losses)`, the losses
       (`model.losses`, from these values) only if `collect_losses`.
     """
-    mapping = (
-        list(zip(model.trainable_variables, trainable_values, strict=True))
-        + list(zip(model.non_trainable_variables, non_trainable_values,
-                   strict=True)))
-    with keras.StatelessScope(state_mapping=mapping,
-                              collect_losses=collect_losses) as scope:
+    mapping = list(
+        zip(model.trainable_variables, trainable_values, strict=True)
+    ) + list(
+        zip(model.non_trainable_variables, non_trainable_values, strict=True)
+    )
+    with keras.StatelessScope(
+        state_mapping=mapping, collect_losses=collect_losses
+    ) as scope:
         outputs = model(inputs, training=training)
         losses = list(model.losses) if collect_losses else []
-    new_values = [scope.get_current_value(variable)
-                  for variable in model.non_trainable_variables]
+    new_values = [
+        scope.get_current_value(variable)
+        for variable in model.non_trainable_variables
+    ]
     return _checked_model_logits(model, outputs), new_values, losses
 
 
 def _scaled(values, selected, offset):
     """The values with every selected `v` replaced by `v + offset * v`."""
-    return [core.scaled_along_itself(value, offset) if is_selected else value
-            for value, is_selected in zip(values, selected, strict=True)]
+    return [
+        core.scaled_along_itself(value, offset) if is_selected else value
+        for value, is_selected in zip(values, selected, strict=True)
+    ]
 
 
 def _selected(variables, should_regularize):
     """Whether each trainable variable belongs to theta_S (float only)."""
-    return [tf.as_dtype(variable.dtype).is_floating
-            and (should_regularize is None
-                 or bool(should_regularize(variable.path)))
-            for variable in variables]
+    return [
+        tf.as_dtype(variable.dtype).is_floating
+        and (
+            should_regularize is None or bool(should_regularize(variable.path))
+        )
+        for variable in variables
+    ]
 
 
 def _empirical_norm(labels, passes):
     core.check_labels_shape(labels, passes.logits)
-    return core.empirical_regularizer(labels, passes.logits,
-                                      passes.derivative)
+    return core.empirical_regularizer(labels, passes.logits, passes.derivative)
 
 
 # ---------------------------------------------------------------------------
@@ -513,39 +608,46 @@ def _check_keras():
         raise RuntimeError(
             f"keras_fisher_rao needs Keras 3 (`import keras` gives Keras "
             f"{keras.__version__}); install keras>=3, or use "
-            f"direct_fisher_rao for TF1-style graph code.")
+            f"direct_fisher_rao for TF1-style graph code."
+        )
     backend = keras.backend.backend()
     if backend != "tensorflow":
         raise RuntimeError(
             f"keras_fisher_rao needs Keras's TensorFlow backend; Keras is "
             f"running on {backend!r}. Set the environment variable "
-            f"KERAS_BACKEND=tensorflow before Keras is first imported.")
+            f"KERAS_BACKEND=tensorflow before Keras is first imported."
+        )
 
 
 def _check_model(model):
-    """Raises unless `model` is a built Keras 3 model not ending in softmax.
-    """
+    """Raises unless `model` is a built Keras 3 model not ending in softmax."""
     if not isinstance(model, keras.Model):
         raise TypeError(
             f"model must be a Keras 3 keras.Model (from `import keras`); got "
             f"{type(model).__module__}.{type(model).__name__}. tf.keras "
             f"models from tf-keras (TF_USE_LEGACY_KERAS=1) are Keras 2: "
             f"build them with direct_fisher_rao's tf.compat.v1 graph code, "
-            f"or build the model with Keras 3.")
+            f"or build the model with Keras 3."
+        )
     if not model.built:
         raise ValueError(
             f"model '{model.name}' is not built: its variables do not exist "
             f"yet. Call it on a batch (model(x)) or build it "
-            f"(model.build(input_shape)) first.")
-    softmax_layers = [layer.name for layer in _output_layers(model)
-                      if _applies_softmax(layer)]
+            f"(model.build(input_shape)) first."
+        )
+    softmax_layers = [
+        layer.name
+        for layer in _output_layers(model)
+        if _applies_softmax(layer)
+    ]
     if softmax_layers:
         raise ValueError(
             f"model '{model.name}' ends in a softmax (layer "
             f"{', '.join(map(repr, softmax_layers))}), so it outputs "
             f"probabilities; the Fisher-Rao norm needs logits. Drop the "
             f"softmax and train with a loss that takes logits (e.g. "
-            f"keras.losses.CategoricalCrossentropy(from_logits=True)).")
+            f"keras.losses.CategoricalCrossentropy(from_logits=True))."
+        )
 
 
 def _output_layers(model):
@@ -561,14 +663,19 @@ def _output_layers(model):
         except (AttributeError, ValueError):  # Called more than once.
             continue
         if is_output:
-            found += (_output_layers(layer)
-                      if isinstance(layer, keras.Model) else [layer])
+            found += (
+                _output_layers(layer)
+                if isinstance(layer, keras.Model)
+                else [layer]
+            )
     return found
 
 
 def _applies_softmax(layer):
-    return (isinstance(layer, keras.layers.Softmax)
-            or getattr(layer, "activation", None) is keras.activations.softmax)
+    return (
+        isinstance(layer, keras.layers.Softmax)
+        or getattr(layer, "activation", None) is keras.activations.softmax
+    )
 
 
 def _checked_model_logits(model, outputs):
@@ -578,30 +685,35 @@ def _checked_model_logits(model, outputs):
         raise ValueError(
             f"{producer} must return one float tensor of shape "
             f"[batch, ..., num_classes]; got {type(outputs).__name__} "
-            f"{outputs!r}.")
+            f"{outputs!r}."
+        )
     return core.checked_logits(outputs, producer)
 
 
 def _check_lambda(fisher_rao_lambda):
-    is_number = (isinstance(fisher_rao_lambda, numbers.Real)
-                 and not isinstance(fisher_rao_lambda, bool))
-    if not (is_number and math.isfinite(fisher_rao_lambda)
-            and fisher_rao_lambda >= 0):
+    is_number = isinstance(fisher_rao_lambda, numbers.Real) and not isinstance(
+        fisher_rao_lambda, bool
+    )
+    if not (
+        is_number
+        and math.isfinite(fisher_rao_lambda)
+        and fisher_rao_lambda >= 0
+    ):
         raise ValueError(
             f"fisher_rao_lambda must be a finite number >= 0; got "
-            f"{fisher_rao_lambda!r}.")
+            f"{fisher_rao_lambda!r}."
+        )
 
 
 # Cross-entropies given to compile() by name, computed from the logits the
 # wrapped model outputs (by name, Keras would read them as probabilities).
+_losses = keras.losses
 _LOSSES_FROM_LOGITS_BY_NAME = {
-    "binary_crossentropy": keras.losses.BinaryCrossentropy,
-    "binary_focal_crossentropy": keras.losses.BinaryFocalCrossentropy,
-    "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
-    "categorical_focal_crossentropy":
-        keras.losses.CategoricalFocalCrossentropy,
-    "sparse_categorical_crossentropy":
-        keras.losses.SparseCategoricalCrossentropy,
+    "binary_crossentropy": _losses.BinaryCrossentropy,
+    "binary_focal_crossentropy": _losses.BinaryFocalCrossentropy,
+    "categorical_crossentropy": _losses.CategoricalCrossentropy,
+    "categorical_focal_crossentropy": _losses.CategoricalFocalCrossentropy,
+    "sparse_categorical_crossentropy": _losses.SparseCategoricalCrossentropy,
 }
 
 
@@ -635,7 +747,8 @@ def _check_loss_takes_logits(loss):
                 f"but a model regularized by the Fisher-Rao norm outputs "
                 f"logits. Use a loss that takes logits, e.g. "
                 f"keras.losses.CategoricalCrossentropy(from_logits=True), or "
-                f"name it (\"categorical_crossentropy\").")
+                f'name it ("categorical_crossentropy").'
+            )
 
 
 def _takes_probabilities(loss):

@@ -51,30 +51,48 @@ import numpy as np
 from absl import app, flags, logging
 from matplotlib import lines as mlines
 
-import results_io
+from fisher_rao_experiments import results_io
 
 # Quantities recorded at every entry of "steps" (one value per evaluation).
 EVALUATED_KEYS = results_io.EVALUATED_KEYS
 GAP_KEY = "generalization_gap"  # Final train accuracy - test accuracy.
 FINAL_KEYS = EVALUATED_KEYS + (GAP_KEY,)
 # The final values every summary table shows.
-SUMMARY_KEYS = ("train_loss", "test_loss", "train_accuracy", "test_accuracy",
-                GAP_KEY)
+SUMMARY_KEYS = (
+    "train_loss",
+    "test_loss",
+    "train_accuracy",
+    "test_accuracy",
+    GAP_KEY,
+)
 # The values each quantity can take; bands of mean ± 2 std are clipped to
 # them, so that e.g. a norm's band never dips below 0.
-_NON_NEGATIVE_KEYS = ("train_loss", "validation_loss", "test_loss",
-                      "fisher_rao_norm", "empirical_fisher_rao_norm",
-                      "l2_norm", "spectral_product", "path_norm",
-                      "regularizer_loss")
+_NON_NEGATIVE_KEYS = (
+    "train_loss",
+    "validation_loss",
+    "test_loss",
+    "fisher_rao_norm",
+    "empirical_fisher_rao_norm",
+    "l2_norm",
+    "spectral_product",
+    "path_norm",
+    "regularizer_loss",
+)
 VALUE_RANGES = {
     **{key: (0.0, math.inf) for key in _NON_NEGATIVE_KEYS},
-    **{key: (0.0, 1.0) for key in ("train_accuracy", "validation_accuracy",
-                                   "test_accuracy")},
+    **{
+        key: (0.0, 1.0)
+        for key in ("train_accuracy", "validation_accuracy", "test_accuracy")
+    },
     GAP_KEY: (-1.0, 1.0),
 }
 # Hyper-parameters that tell runs of one setting apart without changing it.
-NON_SETTING_HPARAMS = ("random_seed", "start_time", "output_dir",
-                       "summary_dir")
+NON_SETTING_HPARAMS = (
+    "random_seed",
+    "start_time",
+    "output_dir",
+    "summary_dir",
+)
 DEFAULT_GROUP_BY = ("regularization_norm", "fisher_rao_lambda")
 LAMBDA_HPARAM = "fisher_rao_lambda"
 # The lines of the lambda plot are always told apart by these.
@@ -83,19 +101,27 @@ DEFAULT_PATTERN = r"\.json$"
 IMAGE_EXTENSIONS = (".png", ".pdf", ".svg")
 PLOT_MODES = ("trajectories", "measures", "final", "lambda")
 # The quantities each mode with --measures can draw, and its default ones.
-ALLOWED_MEASURES = {"measures": EVALUATED_KEYS, "final": FINAL_KEYS,
-                    "lambda": FINAL_KEYS}
-DEFAULT_MEASURES = {"measures": results_io.MEASURE_KEYS,
-                    "final": ("test_loss", "test_accuracy", GAP_KEY),
-                    "lambda": ("test_loss", "test_accuracy", GAP_KEY)}
+ALLOWED_MEASURES = {
+    "measures": EVALUATED_KEYS,
+    "final": FINAL_KEYS,
+    "lambda": FINAL_KEYS,
+}
+DEFAULT_MEASURES = {
+    "measures": results_io.MEASURE_KEYS,
+    "final": ("test_loss", "test_accuracy", GAP_KEY),
+    "lambda": ("test_loss", "test_accuracy", GAP_KEY),
+}
 Y_SCALES = ("auto", "linear", "log")
 # With --y_scale=auto, positive values spanning this ratio get a log axis;
 # so do the positive values of a numeric swept hyper-parameter.
 LOG_SCALE_RATIO = 100.0
 
 # Short names for legends; other hyper-parameters appear under their own.
-_LABEL_NAMES = {"regularization_norm": "norm", "fisher_rao_lambda": "lambda",
-                "fisher_rao_method": "method"}
+_LABEL_NAMES = {
+    "regularization_norm": "norm",
+    "fisher_rao_lambda": "lambda",
+    "fisher_rao_method": "method",
+}
 _AXIS_LABELS = {GAP_KEY: "generalization gap\n(train - test accuracy)"}
 _ZERO_TICKS = {LAMBDA_HPARAM: "λ = 0"}
 _SPLIT_STYLES = (("train", "-"), ("validation", ":"), ("test", "--"))
@@ -108,6 +134,7 @@ _PANELS_PER_ROW = 3
 @dataclasses.dataclass(frozen=True)
 class Run:
     """One results file: its path and its parsed contents."""
+
     path: str
     results: dict
 
@@ -126,6 +153,7 @@ class RunGroup:
       note: Tells this group from others with the same `hparams` but
         different trajectories or train_steps ("" when there are none).
     """
+
     hparams: dict
     runs: list
     note: str = ""
@@ -141,9 +169,13 @@ class RunGroup:
 
     @property
     def label(self):
-        text = ", ".join(
-            f"{_LABEL_NAMES.get(name, name)}={_format_value(value)}"
-            for name, value in self.hparams.items()) or "all runs"
+        text = (
+            ", ".join(
+                f"{_LABEL_NAMES.get(name, name)}={_format_value(value)}"
+                for name, value in self.hparams.items()
+            )
+            or "all runs"
+        )
         return f"{text} [{self.note}]" if self.note else text
 
 
@@ -185,8 +217,9 @@ def load_runs(pattern, data_dir):
             reason = _one_line(error)
             if path not in reason:
                 reason = f"{path}: {reason}"
-            logging.warning("Skipping a file that is not a results file: %s",
-                            reason)
+            logging.warning(
+                "Skipping a file that is not a results file: %s", reason
+            )
             continue
         runs.append(Run(path, results))
     return runs
@@ -213,19 +246,25 @@ def _check_trajectories(results):
     Hparams must be single values (they are the keys of the groups), the
     trajectories numbers or nulls, one per recorded step where evaluated.
     """
-    nested = sorted(name for name, value in results["hparams"].items()
-                    if isinstance(value, (list, dict)))
+    nested = sorted(
+        name
+        for name, value in results["hparams"].items()
+        if isinstance(value, (list, dict))
+    )
     if nested:
         raise ValueError(f"'hparams' {nested} are not single values.")
     for key in results_io.TRAJECTORY_KEYS:
-        if not all(value is None or _is_number(value)
-                   for value in results[key]):
+        if not all(
+            value is None or _is_number(value) for value in results[key]
+        ):
             raise ValueError(f"'{key}' holds values that are not numbers.")
     num_steps = len(results["steps"])
     wrong = [key for key in EVALUATED_KEYS if len(results[key]) != num_steps]
     if wrong:
-        raise ValueError(f"{wrong} do not have one value per recorded step "
-                         f"({num_steps} steps).")
+        raise ValueError(
+            f"{wrong} do not have one value per recorded step "
+            f"({num_steps} steps)."
+        )
 
 
 def _is_number(value):
@@ -237,7 +276,7 @@ def _one_line(error):
 
 
 def _count(number, noun):
-    """"1 run", "2 runs": `noun` pluralized as `number` requires."""
+    """ "1 run", "2 runs": `noun` pluralized as `number` requires."""
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
@@ -269,7 +308,8 @@ def compute_statistics(data, variable):
     if len(lengths) > 1:
         raise ValueError(
             f"The runs' '{variable}' trajectories differ in length {lengths}; "
-            "only runs with the same recorded steps can be averaged.")
+            "only runs with the same recorded steps can be averaged."
+        )
     stacked = np.stack(trajectories)
     mean = stacked.mean(axis=0)
     if len(data) == 1:
@@ -291,8 +331,10 @@ def band(mean, std, key=None):
     mean = np.asarray(mean, dtype=float)
     std = np.asarray(std, dtype=float)
     lowest, highest = VALUE_RANGES.get(key, (-math.inf, math.inf))
-    return (np.clip(mean - 2 * std, lowest, highest),
-            np.clip(mean + 2 * std, lowest, highest))
+    return (
+        np.clip(mean - 2 * std, lowest, highest),
+        np.clip(mean + 2 * std, lowest, highest),
+    )
 
 
 def group_runs(runs, group_by):
@@ -312,8 +354,13 @@ def group_runs(runs, group_by):
     Returns:
       A list of `RunGroup`, sorted by hyper-parameter values.
     """
-    return _group(runs, group_by, _trajectory_shape, _shape_note,
-                  "have different recorded steps")
+    return _group(
+        runs,
+        group_by,
+        _trajectory_shape,
+        _shape_note,
+        "have different recorded steps",
+    )
 
 
 def group_final_runs(runs, group_by):
@@ -331,8 +378,13 @@ def group_final_runs(runs, group_by):
     Returns:
       A list of `RunGroup`, sorted by hyper-parameter values.
     """
-    return _group(runs, group_by, _train_steps_key, _train_steps_note,
-                  "have different train_steps")
+    return _group(
+        runs,
+        group_by,
+        _train_steps_key,
+        _train_steps_note,
+        "have different train_steps",
+    )
 
 
 def _group(runs, group_by, split_key, describe, difference):
@@ -344,8 +396,9 @@ def _group(runs, group_by, split_key, describe, difference):
     groups = []
     for key in sorted(by_hparams, key=_sort_key):
         hparams = dict(zip(group_by, key, strict=True))
-        groups.extend(_split(hparams, by_hparams[key], split_key, describe,
-                             difference))
+        groups.extend(
+            _split(hparams, by_hparams[key], split_key, describe, difference)
+        )
     for group in groups:
         _warn_about_mixed_hparams(group, group_by)
     return groups
@@ -365,9 +418,13 @@ def _split(hparams, runs, split_key, describe, difference):
         groups.append(RunGroup(hparams, parts[key], note))
     logging.warning(
         "Runs with %s %s and are plotted separately: %s",
-        RunGroup(hparams, runs).label, difference,
-        "; ".join(f"[{group.note}] {', '.join(run.name for run in group.runs)}"
-                  for group in groups))
+        RunGroup(hparams, runs).label,
+        difference,
+        "; ".join(
+            f"[{group.note}] {', '.join(run.name for run in group.runs)}"
+            for group in groups
+        ),
+    )
     return groups
 
 
@@ -387,8 +444,9 @@ def _train_steps_key(results):
 
 
 def _train_steps_note(results):
-    return ("train_steps="
-            f"{_format_value(results['hparams'].get('train_steps'))}")
+    return (
+        f"train_steps={_format_value(results['hparams'].get('train_steps'))}"
+    )
 
 
 def _warn_about_mixed_hparams(group, group_by):
@@ -402,16 +460,25 @@ def _warn_about_mixed_hparams(group, group_by):
     if mixed:
         logging.warning(
             "Group %s averages runs that differ in %s; add those names to "
-            "--group_by to separate them.", group.label,
-            ", ".join(f"{name} ({'/'.join(sorted(values))})"
-                      for name, values in sorted(mixed.items())))
+            "--group_by to separate them.",
+            group.label,
+            ", ".join(
+                f"{name} ({'/'.join(sorted(values))})"
+                for name, values in sorted(mixed.items())
+            ),
+        )
 
 
 def _sort_key(values):
     # Numbers before strings before None, so mixed types still sort.
-    return tuple((2, "") if value is None
-                 else (0, value) if _is_number(value)
-                 else (1, str(value)) for value in values)
+    return tuple(
+        (2, "")
+        if value is None
+        else (0, value)
+        if _is_number(value)
+        else (1, str(value))
+        for value in values
+    )
 
 
 def _format_value(value):
@@ -444,7 +511,10 @@ def check_measures(measures, allowed):
     if unknown or not measures:
         raise ValueError(
             f"unknown measures {unknown}; the allowed ones are "
-            f"{', '.join(allowed)}." if unknown else "no measure given.")
+            f"{', '.join(allowed)}."
+            if unknown
+            else "no measure given."
+        )
 
 
 # --------------------------------------------------------------------------
@@ -466,8 +536,9 @@ def final_value(results, key):
     if not results["steps"]:
         return math.nan
     if key == GAP_KEY:
-        return (final_value(results, "train_accuracy")
-                - final_value(results, "test_accuracy"))
+        return final_value(results, "train_accuracy") - final_value(
+            results, "test_accuracy"
+        )
     value = results[key][-1]
     return math.nan if value is None else float(value)
 
@@ -488,8 +559,7 @@ def final_statistics(group, keys=FINAL_KEYS):
     """
     statistics = {}
     for key in keys:
-        finals = [{key: [final_value(results, key)]}
-                  for results in group.data]
+        finals = [{key: [final_value(results, key)]} for results in group.data]
         mean, std = compute_statistics(finals, key)
         statistics[key] = (float(mean[0]), float(std[0]))
     return statistics
@@ -509,21 +579,27 @@ def format_summary_table(groups, keys=SUMMARY_KEYS):
       sample std over the group's runs.
     """
     columns = tuple(dict.fromkeys(SUMMARY_KEYS + tuple(keys)))
-    header = ["group", "runs", "step"] + [_column_name(key)
-                                          for key in columns]
+    header = ["group", "runs", "step"] + [_column_name(key) for key in columns]
     rows = []
     for group in groups:
         statistics = final_statistics(group, columns)
-        rows.append([group.label, str(len(group.runs)),
-                     _last_step_text(group)] + [
-            f"{statistics[key][0]:.4f} ± {statistics[key][1]:.4f}"
-            for key in columns])
-    widths = [max(len(row[column]) for row in [header] + rows)
-              for column in range(len(header))]
+        rows.append(
+            [group.label, str(len(group.runs)), _last_step_text(group)]
+            + [
+                f"{statistics[key][0]:.4f} ± {statistics[key][1]:.4f}"
+                for key in columns
+            ]
+        )
+    widths = [
+        max(len(row[column]) for row in [header] + rows)
+        for column in range(len(header))
+    ]
 
     def format_row(cells):
-        return "  ".join(cell.ljust(width) for cell, width
-                         in zip(cells, widths, strict=True)).rstrip()
+        return "  ".join(
+            cell.ljust(width)
+            for cell, width in zip(cells, widths, strict=True)
+        ).rstrip()
 
     rule = ["-" * width for width in widths]
     return "\n".join(format_row(cells) for cells in [header, rule] + rows)
@@ -536,8 +612,9 @@ def _column_name(key):
 
 
 def _last_step_text(group):
-    last_steps = sorted({results["steps"][-1] for results in group.data
-                         if results["steps"]})
+    last_steps = sorted(
+        {results["steps"][-1] for results in group.data if results["steps"]}
+    )
     if not last_steps:
         return "-"
     if len(last_steps) == 1:
@@ -549,8 +626,9 @@ def _last_step_text(group):
 # Drawing helpers.
 
 
-def draw_trajectory(axes, steps, data_mean, data_std, label, color,
-                    linestyle="-", key=None):
+def draw_trajectory(
+    axes, steps, data_mean, data_std, label, color, linestyle="-", key=None
+):
     """Draws a mean curve with a band of two standard deviations.
 
     NaN values (diverged runs) leave gaps in the curve and band.
@@ -567,10 +645,17 @@ def draw_trajectory(axes, steps, data_mean, data_std, label, color,
         take (see `band`); None leaves it unclipped.
     """
     lower, upper = band(data_mean, data_std, key)
-    axes.plot(steps, np.asarray(data_mean, dtype=float), color=color,
-              linestyle=linestyle, alpha=_LINE_ALPHA, label=label)
-    axes.fill_between(steps, lower, upper, color=color, linewidth=0,
-                      alpha=_BAND_ALPHA)
+    axes.plot(
+        steps,
+        np.asarray(data_mean, dtype=float),
+        color=color,
+        linestyle=linestyle,
+        alpha=_LINE_ALPHA,
+        label=label,
+    )
+    axes.fill_between(
+        steps, lower, upper, color=color, linewidth=0, alpha=_BAND_ALPHA
+    )
 
 
 def draw_plot(data_mean, data_std, label, title, color, factor):
@@ -619,8 +704,9 @@ def wants_log_scale(values, y_scale, key):
     positive = bool(values.min() > 0)
     if y_scale == "log":
         if not positive:
-            logging.warning("%s has values <= 0: drawn on a linear scale.",
-                            key)
+            logging.warning(
+                "%s has values <= 0: drawn on a linear scale.", key
+            )
         return positive
     return positive and values.max() >= LOG_SCALE_RATIO * values.min()
 
@@ -634,8 +720,15 @@ def _set_y_scale(axes_list, values, y_scale, key):
 def _note_if_nothing_drawn(axes, values):
     """Says so on `axes` when no value is finite (e.g. no validation split)."""
     if not np.isfinite(np.asarray(values, dtype=float)).any():
-        axes.text(0.5, 0.5, "not recorded", transform=axes.transAxes,
-                  ha="center", va="center", color="gray")
+        axes.text(
+            0.5,
+            0.5,
+            "not recorded",
+            transform=axes.transAxes,
+            ha="center",
+            va="center",
+            color="gray",
+        )
 
 
 def _has_values(data, key):
@@ -643,8 +736,10 @@ def _has_values(data, key):
 
 
 def _group_handles(groups, colors):
-    return [mlines.Line2D([], [], color=color, label=_group_legend(group))
-            for group, color in zip(groups, colors, strict=True)]
+    return [
+        mlines.Line2D([], [], color=color, label=_group_legend(group))
+        for group, color in zip(groups, colors, strict=True)
+    ]
 
 
 def _group_legend(group):
@@ -696,36 +791,59 @@ def plot_trajectories(groups):
       The matplotlib Figure.
     """
     figure, (loss_axes, accuracy_axes, regularizer_axes) = plt.subplots(
-        1, 3, figsize=(15, 5), layout="constrained")
+        1, 3, figsize=(15, 5), layout="constrained"
+    )
     colors = group_colors(len(groups))
-    splits = [(split, style) for split, style in _SPLIT_STYLES
-              if any(_has_values(group.data, f"{split}_loss")
-                     for group in groups)]
+    splits = [
+        (split, style)
+        for split, style in _SPLIT_STYLES
+        if any(_has_values(group.data, f"{split}_loss") for group in groups)
+    ]
     for group, color in zip(groups, colors, strict=True):
-        for axes, quantity in ((loss_axes, "loss"),
-                               (accuracy_axes, "accuracy")):
+        for axes, quantity in (
+            (loss_axes, "loss"),
+            (accuracy_axes, "accuracy"),
+        ):
             for split, linestyle in splits:
                 key = f"{split}_{quantity}"
                 mean, std = compute_statistics(group.data, key)
-                draw_trajectory(axes, group.steps, mean, std, None, color,
-                                linestyle, key)
+                draw_trajectory(
+                    axes, group.steps, mean, std, None, color, linestyle, key
+                )
         mean, std = compute_statistics(group.data, "regularizer_loss")
-        draw_trajectory(regularizer_axes, regularizer_steps(group), mean, std,
-                        None, color, key="regularizer_loss")
-    for axes, title in ((loss_axes, "loss"), (accuracy_axes, "accuracy"),
-                        (regularizer_axes, "regularizer (Fisher-Rao norm)")):
+        draw_trajectory(
+            regularizer_axes,
+            regularizer_steps(group),
+            mean,
+            std,
+            None,
+            color,
+            key="regularizer_loss",
+        )
+    for axes, title in (
+        (loss_axes, "loss"),
+        (accuracy_axes, "accuracy"),
+        (regularizer_axes, "regularizer (Fisher-Rao norm)"),
+    ):
         axes.set_title(title)
         axes.set_xlabel("training step")
         axes.set_ylabel(title.split(" ")[0])
         axes.grid(alpha=0.3)
-    split_handles = [mlines.Line2D([], [], color="black", linestyle=style,
-                                   label=split) for split, style in splits]
+    split_handles = [
+        mlines.Line2D([], [], color="black", linestyle=style, label=split)
+        for split, style in splits
+    ]
     loss_axes.legend(handles=split_handles, loc="best")
     accuracy_axes.legend(handles=split_handles, loc="best")
-    figure.legend(handles=_group_handles(groups, colors),
-                  loc="outside lower center", ncols=min(len(groups), 3))
-    figure.suptitle("Training trajectories: mean ± 2 std over runs ("
-                    f"{_runs_per_group_text(groups)})")
+    figure.legend(
+        handles=_group_handles(groups, colors),
+        loc="outside lower center",
+        ncols=min(len(groups), 3),
+    )
+    figure.suptitle(
+        "Training trajectories: mean ± 2 std over runs ("
+        f"{_runs_per_group_text(groups)})"
+    )
     return figure
 
 
@@ -746,29 +864,38 @@ def plot_measures(groups, measures, y_scale="auto"):
     check_measures(measures, EVALUATED_KEYS)
     rows, columns = _grid_shape(len(measures))
     figure, axes_grid = plt.subplots(
-        rows, columns, figsize=_figure_size(rows, columns),
-        layout="constrained", squeeze=False)
+        rows,
+        columns,
+        figsize=_figure_size(rows, columns),
+        layout="constrained",
+        squeeze=False,
+    )
     colors = group_colors(len(groups))
     panels = axes_grid.ravel()
-    for axes, measure in zip(panels[:len(measures)], measures,
-                             strict=True):
+    for axes, measure in zip(panels[: len(measures)], measures, strict=True):
         means = []
         for group, color in zip(groups, colors, strict=True):
             mean, std = compute_statistics(group.data, measure)
-            draw_trajectory(axes, group.steps, mean, std, None, color,
-                            key=measure)
+            draw_trajectory(
+                axes, group.steps, mean, std, None, color, key=measure
+            )
             means.extend(mean)
         axes.set_title(measure)
         axes.set_xlabel("training step")
         axes.grid(alpha=0.3)
         _set_y_scale([axes], means, y_scale, measure)
         _note_if_nothing_drawn(axes, means)
-    for axes in panels[len(measures):]:
+    for axes in panels[len(measures) :]:
         axes.remove()
-    figure.legend(handles=_group_handles(groups, colors),
-                  loc="outside lower center", ncols=min(len(groups), 3))
-    figure.suptitle("Measures against training steps: mean ± 2 std over "
-                    f"runs ({_runs_per_group_text(groups)})")
+    figure.legend(
+        handles=_group_handles(groups, colors),
+        loc="outside lower center",
+        ncols=min(len(groups), 3),
+    )
+    figure.suptitle(
+        "Measures against training steps: mean ± 2 std over "
+        f"runs ({_runs_per_group_text(groups)})"
+    )
     return figure
 
 
@@ -779,6 +906,7 @@ def plot_measures(groups, measures, y_scale="auto"):
 @dataclasses.dataclass
 class FinalLine:
     """The groups of one line (same hparams but the x one), by x value."""
+
     label: str
     groups_by_x: dict
 
@@ -797,8 +925,9 @@ def final_value_groups(runs, x_hparam, line_hparams):
       `group_final_runs`), as `plot_final_values` and the summary table take
       them.
     """
-    line_hparams = tuple(dict.fromkeys(
-        name for name in line_hparams if name != x_hparam))
+    line_hparams = tuple(
+        dict.fromkeys(name for name in line_hparams if name != x_hparam)
+    )
     return group_final_runs(runs, line_hparams + (x_hparam,))
 
 
@@ -817,14 +946,20 @@ def lambda_sweep_groups(runs, extra_line_hparams=()):
       ValueError: If a run records no fisher_rao_lambda >= 0 (naming the
         files).
     """
-    bad = [run.name for run in runs
-           if not _is_non_negative_number(
-               run.results["hparams"].get(LAMBDA_HPARAM))]
+    bad = [
+        run.name
+        for run in runs
+        if not _is_non_negative_number(
+            run.results["hparams"].get(LAMBDA_HPARAM)
+        )
+    ]
     if bad:
-        raise ValueError(f"{LAMBDA_HPARAM} is missing, not a number or "
-                         f"negative in {bad}.")
+        raise ValueError(
+            f"{LAMBDA_HPARAM} is missing, not a number or negative in {bad}."
+        )
     return final_value_groups(
-        runs, LAMBDA_HPARAM, LAMBDA_LINE_HPARAMS + tuple(extra_line_hparams))
+        runs, LAMBDA_HPARAM, LAMBDA_LINE_HPARAMS + tuple(extra_line_hparams)
+    )
 
 
 def _is_non_negative_number(value):
@@ -839,9 +974,11 @@ def _final_lines(groups, x_hparam):
     """
     by_line = {}
     for group in groups:
-        line_hparams = tuple((name, value)
-                             for name, value in group.hparams.items()
-                             if name != x_hparam)
+        line_hparams = tuple(
+            (name, value)
+            for name, value in group.hparams.items()
+            if name != x_hparam
+        )
         schedule = _train_steps_key(group.runs[0].results)
         groups_by_x = by_line.setdefault((line_hparams, schedule), {})
         groups_by_x[group.hparams[x_hparam]] = group
@@ -882,13 +1019,15 @@ def x_axis_kind(x_values, log_x=None):
         return "categorical"
     if log_x is None:
         positive = [value for value in x_values if value > 0]
-        log_x = (min(x_values) >= 0 and len(positive) > 1
-                 and max(positive) >= LOG_SCALE_RATIO * min(positive))
+        log_x = (
+            min(x_values) >= 0
+            and len(positive) > 1
+            and max(positive) >= LOG_SCALE_RATIO * min(positive)
+        )
     return "log" if log_x else "linear"
 
 
-def plot_final_values(groups, x_hparam, measures, y_scale="auto",
-                      log_x=None):
+def plot_final_values(groups, x_hparam, measures, y_scale="auto", log_x=None):
     """Final values of `measures` against a swept hyper-parameter.
 
     One panel per measure, one line per group of the other grouping hparams:
@@ -916,43 +1055,60 @@ def plot_final_values(groups, x_hparam, measures, y_scale="auto",
     check_measures(measures, FINAL_KEYS)
     lines = _final_lines(groups, x_hparam)
     colors = group_colors(len(lines))
-    x_values = sorted({x for line in lines for x in line.groups_by_x},
-                      key=lambda value: _sort_key((value,)))
+    x_values = sorted(
+        {x for line in lines for x in line.groups_by_x},
+        key=lambda value: _sort_key((value,)),
+    )
     kind = x_axis_kind(x_values, log_x)
-    statistics = {id(group): final_statistics(group, measures)
-                  for group in groups}
+    statistics = {
+        id(group): final_statistics(group, measures) for group in groups
+    }
     rows, columns = _grid_shape(len(measures))
-    figure = plt.figure(figsize=_figure_size(rows, columns),
-                        layout="constrained")
+    figure = plt.figure(
+        figsize=_figure_size(rows, columns), layout="constrained"
+    )
     subfigures = figure.subfigures(rows, columns, squeeze=False).ravel()
-    for subfigure, measure in zip(subfigures[:len(measures)], measures,
-                                  strict=True):
+    for subfigure, measure in zip(
+        subfigures[: len(measures)], measures, strict=True
+    ):
         axes_list = _final_value_axes(subfigure, kind, 0 in x_values)
-        for index, (line, color) in enumerate(zip(lines, colors,
-                                                      strict=True)):
-            values = {x: statistics[id(group)][measure]
-                      for x, group in line.groups_by_x.items()}
+        for index, (line, color) in enumerate(zip(lines, colors, strict=True)):
+            values = {
+                x: statistics[id(group)][measure]
+                for x, group in line.groups_by_x.items()
+            }
             offset = (index - (len(lines) - 1) / 2) * 0.1
-            _draw_final_line(axes_list, kind, values, x_values, color,
-                             offset, measure)
-        _style_final_axes(axes_list, kind, x_hparam, x_values,
-                          _AXIS_LABELS.get(measure, "final " + measure
-                                           .replace("_", " ")))
+            _draw_final_line(
+                axes_list, kind, values, x_values, color, offset, measure
+            )
+        _style_final_axes(
+            axes_list,
+            kind,
+            x_hparam,
+            x_values,
+            _AXIS_LABELS.get(measure, "final " + measure.replace("_", " ")),
+        )
         means = [statistics[id(group)][measure][0] for group in groups]
         _set_y_scale(axes_list, means, y_scale, measure)
         _note_if_nothing_drawn(axes_list[-1], means)
-    handles = [mlines.Line2D([], [], color=color, marker="o", label=line.label)
-               for line, color in zip(lines, colors, strict=True)]
-    figure.legend(handles=handles, loc="outside lower center",
-                  ncols=min(len(lines), 4))
-    figure.suptitle(f"Final values against {x_hparam}: mean ± 2 std over "
-                    "seeds ("
-                    f"{_runs_per_group_text(groups, 'point', 'table')})")
+    handles = [
+        mlines.Line2D([], [], color=color, marker="o", label=line.label)
+        for line, color in zip(lines, colors, strict=True)
+    ]
+    figure.legend(
+        handles=handles, loc="outside lower center", ncols=min(len(lines), 4)
+    )
+    figure.suptitle(
+        f"Final values against {x_hparam}: mean ± 2 std over "
+        "seeds ("
+        f"{_runs_per_group_text(groups, 'point', 'table')})"
+    )
     return figure
 
 
-def plot_lambda_sweep(groups, measures=DEFAULT_MEASURES["lambda"],
-                      y_scale="auto"):
+def plot_lambda_sweep(
+    groups, measures=DEFAULT_MEASURES["lambda"], y_scale="auto"
+):
     """Final values (default: test loss, test accuracy, gap) against lambda.
 
     `plot_final_values` with fisher_rao_lambda on a log axis (lambda = 0 in a
@@ -968,15 +1124,15 @@ def plot_lambda_sweep(groups, measures=DEFAULT_MEASURES["lambda"],
     Returns:
       The matplotlib Figure.
     """
-    return plot_final_values(groups, LAMBDA_HPARAM, measures, y_scale,
-                             log_x=True)
+    return plot_final_values(
+        groups, LAMBDA_HPARAM, measures, y_scale, log_x=True
+    )
 
 
 def _final_value_axes(subfigure, kind, has_zero):
     """The axes of one panel: [zero axes, log axes] or [axes]."""
     if kind == "log" and has_zero:
-        return list(subfigure.subplots(1, 2, sharey=True,
-                                       width_ratios=[1, 5]))
+        return list(subfigure.subplots(1, 2, sharey=True, width_ratios=[1, 5]))
     return [subfigure.subplots()]
 
 
@@ -1012,15 +1168,23 @@ def _draw_error_bars(axes, positions, mean_stds, color, key, bars=True):
     """Markers at the means, with (clipped) 2-std error bars if `bars`."""
     means, stds = _columns(mean_stds)
     lower, upper = band(means, stds, key)
-    axes.errorbar(positions, means,
-                  yerr=[means - lower, upper - means] if bars else None,
-                  color=color, marker="o", linestyle="", capsize=3)
+    axes.errorbar(
+        positions,
+        means,
+        yerr=[means - lower, upper - means] if bars else None,
+        color=color,
+        marker="o",
+        linestyle="",
+        capsize=3,
+    )
 
 
 def _columns(mean_stds):
     """`[(mean, std), ...]` as the arrays `means`, `stds`."""
-    return (np.array(column, dtype=float)
-            for column in zip(*mean_stds, strict=True))
+    return (
+        np.array(column, dtype=float)
+        for column in zip(*mean_stds, strict=True)
+    )
 
 
 def _draw_reference(axes, mean, std, color, key):
@@ -1028,8 +1192,9 @@ def _draw_reference(axes, mean, std, color, key):
     axes.axhline(mean, color=color, linestyle=":", alpha=_LINE_ALPHA)
     if std > 0:
         lower, upper = band(mean, std, key)
-        axes.axhspan(lower, upper, color=color, linewidth=0,
-                     alpha=_BAND_ALPHA / 2)
+        axes.axhspan(
+            lower, upper, color=color, linewidth=0, alpha=_BAND_ALPHA / 2
+        )
 
 
 def _style_final_axes(axes_list, kind, x_hparam, x_values, ylabel):
@@ -1038,8 +1203,9 @@ def _style_final_axes(axes_list, kind, x_hparam, x_values, ylabel):
     for each in axes_list:
         each.grid(alpha=0.3, which="both")
     if kind == "categorical":
-        axes.set_xticks(range(len(x_values)),
-                        [_format_value(value) for value in x_values])
+        axes.set_xticks(
+            range(len(x_values)), [_format_value(value) for value in x_values]
+        )
         axes.set_xlim(-0.5, len(x_values) - 0.5)
         axes.set_xlabel(x_hparam)
     elif kind == "linear":
@@ -1070,62 +1236,94 @@ def define_flags(flag_values=FLAGS):
     library adds no flags that could clash with the importer's.
     """
     flags.DEFINE_string(
-        "results_dir", results_io.DEFAULT_RESULTS_DIR,
-        "Directory of the results files.", flag_values=flag_values)
+        "results_dir",
+        results_io.DEFAULT_RESULTS_DIR,
+        "Directory of the results files.",
+        flag_values=flag_values,
+    )
     flags.DEFINE_string(
-        "pattern", DEFAULT_PATTERN,
+        "pattern",
+        DEFAULT_PATTERN,
         "Regular expression searched for in file names; only matching files "
-        "are read.", flag_values=flag_values)
+        "are read.",
+        flag_values=flag_values,
+    )
     flags.DEFINE_list(
-        "group_by", list(DEFAULT_GROUP_BY),
+        "group_by",
+        list(DEFAULT_GROUP_BY),
         "Hparam names whose values separate the curves; runs differing only "
         "in others (such as random_seed) are averaged. With --plot=final "
         "and lambda, they (but the --x_hparam) separate the lines; lambda "
         "always separates regularization_norm and fisher_rao_method.",
-        flag_values=flag_values)
+        flag_values=flag_values,
+    )
     flags.DEFINE_enum(
-        "plot", "trajectories", PLOT_MODES,
+        "plot",
+        "trajectories",
+        PLOT_MODES,
         "trajectories: loss, accuracy and regularizer against training "
         "steps; measures: the --measures against training steps; final: the "
         "--measures' final values against --x_hparam; lambda: final values "
         "against fisher_rao_lambda, lines per norm and method.",
-        flag_values=flag_values)
+        flag_values=flag_values,
+    )
     flags.DEFINE_list(
-        "measures", None,
+        "measures",
+        None,
         "Quantities to plot with --plot=measures (recorded keys: "
         f"{', '.join(EVALUATED_KEYS)}), final or lambda (those and "
         f"{GAP_KEY}). Default: the complexity measures for measures; "
         "test_loss, test_accuracy and generalization_gap for final and "
-        "lambda.", flag_values=flag_values)
+        "lambda.",
+        flag_values=flag_values,
+    )
     flags.DEFINE_string(
-        "x_hparam", LAMBDA_HPARAM,
+        "x_hparam",
+        LAMBDA_HPARAM,
         "--plot=final: the swept hparam on the x axis (numbers on a linear "
         "or log axis, other values as categories).",
-        flag_values=flag_values)
+        flag_values=flag_values,
+    )
     flags.DEFINE_enum(
-        "y_scale", "auto", Y_SCALES,
+        "y_scale",
+        "auto",
+        Y_SCALES,
         "y axes of the measures, final and lambda plots: auto is log when a "
         "panel's values are all > 0 and span a factor of "
         f"{LOG_SCALE_RATIO:g} or more; log applies to panels whose values "
-        "are all > 0.", flag_values=flag_values)
+        "are all > 0.",
+        flag_values=flag_values,
+    )
     flags.DEFINE_string(
-        "output", None,
+        "output",
+        None,
         "Image file to write, PNG, PDF or SVG by extension (default: "
-        "fisher_rao_<plot>.png in --results_dir).", flag_values=flag_values)
-    flags.DEFINE_bool("show", False, "Also open the figure in a window.",
-                      flag_values=flag_values)
+        "fisher_rao_<plot>.png in --results_dir).",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_bool(
+        "show",
+        False,
+        "Also open the figure in a window.",
+        flag_values=flag_values,
+    )
     flags.register_validator(
-        "pattern", _is_regular_expression,
+        "pattern",
+        _is_regular_expression,
         message="--pattern must be a valid regular expression.",
-        flag_values=flag_values)
+        flag_values=flag_values,
+    )
     flags.register_validator(
-        "output", lambda path: path is None or path.lower().endswith(
-            IMAGE_EXTENSIONS),
-        message=("--output must end with one of "
-                 f"{', '.join(IMAGE_EXTENSIONS)}."),
-        flag_values=flag_values)
+        "output",
+        lambda path: path is None or path.lower().endswith(IMAGE_EXTENSIONS),
+        message=(
+            f"--output must end with one of {', '.join(IMAGE_EXTENSIONS)}."
+        ),
+        flag_values=flag_values,
+    )
     flags.register_multi_flags_validator(
-        ["plot", "measures"], _check_measures_flag, flag_values=flag_values)
+        ["plot", "measures"], _check_measures_flag, flag_values=flag_values
+    )
 
 
 def _is_regular_expression(text):
@@ -1142,7 +1340,8 @@ def _check_measures_flag(values):
         return True
     if plot not in ALLOWED_MEASURES:
         raise flags.ValidationError(
-            f"--measures does not apply to --plot={plot}.")
+            f"--measures does not apply to --plot={plot}."
+        )
     try:
         check_measures(measures, ALLOWED_MEASURES[plot])
     except ValueError as error:
@@ -1171,14 +1370,17 @@ def _writable_output_or_fail(output, results_dir, plot):
     """
     if output is None:
         if not os.path.isdir(results_dir):
-            _fail(f"cannot read the results directory {results_dir}: "
-                  "no such directory.")
+            _fail(
+                f"cannot read the results directory {results_dir}: "
+                "no such directory."
+            )
         output = os.path.join(results_dir, f"fisher_rao_{plot}.png")
     if os.path.isdir(output):
         _fail(f"--output={output} is a directory, not an image file.")
     try:
         results_io.ensure_writable_directory(
-            os.path.dirname(os.path.abspath(output)), "--output's directory")
+            os.path.dirname(os.path.abspath(output)), "--output's directory"
+        )
     except results_io.UnwritableDirectoryError as error:
         _fail(_one_line(error))
     return output
@@ -1189,28 +1391,35 @@ def _load_runs_or_fail(results_dir, pattern):
     try:
         runs = load_runs(pattern, results_dir)
     except OSError as error:
-        _fail(f"cannot read the results directory {results_dir}: "
-              f"{error.strerror or error}")
+        _fail(
+            f"cannot read the results directory {results_dir}: "
+            f"{error.strerror or error}"
+        )
     if not runs:
-        _fail(f"no results files in {results_dir} match the pattern "
-              f"'{pattern}'.")
-    logging.info("Read %s from %s.", _count(len(runs), "results file"),
-                 results_dir)
+        _fail(
+            f"no results files in {results_dir} match the pattern '{pattern}'."
+        )
+    logging.info(
+        "Read %s from %s.", _count(len(runs), "results file"), results_dir
+    )
     unfinished = unfinished_runs(runs)
     if unfinished:
         logging.warning(
             "%s did not finish (diverged or interrupted); final values are "
             "from the last recorded step: %s",
             _count(len(unfinished), "run"),
-            ", ".join(run.name for run in unfinished))
+            ", ".join(run.name for run in unfinished),
+        )
     return runs
 
 
 def _check_hparams_or_fail(runs, flag, names):
     unknown = [name for name in names if name not in known_hparams(runs)]
     if unknown:
-        _fail(f"{flag} names {unknown}, which no run records; the runs "
-              f"record {known_hparams(runs)}.")
+        _fail(
+            f"{flag} names {unknown}, which no run records; the runs "
+            f"record {known_hparams(runs)}."
+        )
 
 
 def _groups_and_figure(runs, plot, group_by, measures, x_hparam, y_scale):
@@ -1223,8 +1432,7 @@ def _groups_and_figure(runs, plot, group_by, measures, x_hparam, y_scale):
         return groups, plot_measures(groups, measures, y_scale)
     if plot == "final":
         groups = final_value_groups(runs, x_hparam, group_by)
-        return groups, plot_final_values(groups, x_hparam, measures,
-                                         y_scale)
+        return groups, plot_final_values(groups, x_hparam, measures, y_scale)
     try:
         groups = lambda_sweep_groups(runs, group_by)
     except ValueError as error:
@@ -1252,17 +1460,24 @@ def plot_results(flag_values):
     if not flag_values.show:
         plt.switch_backend("agg")  # Headless: no display needed.
     plot = flag_values.plot
-    output = _writable_output_or_fail(flag_values.output,
-                                      flag_values.results_dir, plot)
+    output = _writable_output_or_fail(
+        flag_values.output, flag_values.results_dir, plot
+    )
     runs = _load_runs_or_fail(flag_values.results_dir, flag_values.pattern)
     _check_hparams_or_fail(runs, "--group_by", flag_values.group_by)
     if plot == "final":
         _check_hparams_or_fail(runs, "--x_hparam", [flag_values.x_hparam])
-    measures = (tuple(dict.fromkeys(flag_values.measures or ()))
-                or DEFAULT_MEASURES.get(plot, ()))
+    measures = tuple(
+        dict.fromkeys(flag_values.measures or ())
+    ) or DEFAULT_MEASURES.get(plot, ())
     groups, figure = _groups_and_figure(
-        runs, plot, flag_values.group_by, measures, flag_values.x_hparam,
-        flag_values.y_scale)
+        runs,
+        plot,
+        flag_values.group_by,
+        measures,
+        flag_values.x_hparam,
+        flag_values.y_scale,
+    )
     _save_or_fail(figure, output)
     print("Final values (mean ± sample std over runs):")
     print(format_summary_table(groups, measures))

@@ -66,10 +66,10 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-import complexity_measures  # noqa: E402
-import datasets  # noqa: E402
 import direct_fisher_rao  # noqa: E402
-import results_io  # noqa: E402
+from fisher_rao_experiments import data as datasets
+from fisher_rao_experiments import measures as complexity_measures
+from fisher_rao_experiments import results_io
 
 NORMS = ("None", "fr", "fre")
 OPTIMIZERS = ("sgd", "adam")
@@ -83,79 +83,151 @@ SECONDS_PER_SESSION_CALL = 0.25
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_enum("dataset", "synthetic", datasets.DATASETS,
-                  "synthetic: Gaussian inputs labelled by a random linear "
-                  "teacher; digits: scikit-learn's 8x8 handwritten digits "
-                  "(1797 examples, 64 features, 10 classes).")
-flags.DEFINE_enum("regularization_norm", "fr", NORMS,
-                  "None: no regularization; fr: standard Fisher-Rao norm; "
-                  "fre: empirical Fisher-Rao norm.")
-flags.DEFINE_float("fisher_rao_lambda", 0.0,
-                   "Factor of the regularizer in the training loss (>= 0).")
-flags.DEFINE_bool("differentiate_probability", True,
-                  "fr only: whether gradients flow through the softmax "
-                  "probabilities weighting the norm.")
-flags.DEFINE_enum("fisher_rao_method", "forward", direct_fisher_rao.METHODS,
-                  "How the regularizer's derivative is taken: forward or "
-                  "central finite difference, or exact (forward-mode "
-                  "autodiff, the right gradient for ReLU nets with biases).")
-flags.DEFINE_float("weight_decay", 0.0,
-                   "Factor of the sum of squared kernels (not biases) in the "
-                   "training loss (>= 0).")
+flags.DEFINE_enum(
+    "dataset",
+    "synthetic",
+    datasets.DATASETS,
+    "synthetic: Gaussian inputs labelled by a random linear "
+    "teacher; digits: scikit-learn's 8x8 handwritten digits "
+    "(1797 examples, 64 features, 10 classes).",
+)
+flags.DEFINE_enum(
+    "regularization_norm",
+    "fr",
+    NORMS,
+    "None: no regularization; fr: standard Fisher-Rao norm; "
+    "fre: empirical Fisher-Rao norm.",
+)
+flags.DEFINE_float(
+    "fisher_rao_lambda",
+    0.0,
+    "Factor of the regularizer in the training loss (>= 0).",
+)
+flags.DEFINE_bool(
+    "differentiate_probability",
+    True,
+    "fr only: whether gradients flow through the softmax "
+    "probabilities weighting the norm.",
+)
+flags.DEFINE_enum(
+    "fisher_rao_method",
+    "forward",
+    direct_fisher_rao.METHODS,
+    "How the regularizer's derivative is taken: forward or "
+    "central finite difference, or exact (forward-mode "
+    "autodiff, the right gradient for ReLU nets with biases).",
+)
+flags.DEFINE_float(
+    "weight_decay",
+    0.0,
+    "Factor of the sum of squared kernels (not biases) in the "
+    "training loss (>= 0).",
+)
 flags.DEFINE_enum("optimizer", "sgd", OPTIMIZERS, "Optimizer.")
 flags.DEFINE_float("learning_rate", 1e-3, "Learning rate (> 0).")
 flags.DEFINE_integer("train_steps", 100001, "Number of training steps.")
-flags.DEFINE_integer("eval_steps", 2000,
-                     "Steps between evaluations on the full train, "
-                     "validation and test sets.")
-flags.DEFINE_float("stop_train_loss", None,
-                   "If given, stop at the first evaluation whose training "
-                   "cross-entropy is <= this (>= 0); default: train all "
-                   "--train_steps.")
-flags.DEFINE_integer("batch_size", 64,
-                     "Training batch size (<= train_size - "
-                     "validation_size).")
-flags.DEFINE_integer("train_size", None,
-                     "Training examples, the validation split included "
-                     "(default: 5000 for synthetic, 1000 for digits).")
-flags.DEFINE_integer("validation_size", 0,
-                     "Examples taken out of the training examples to "
-                     "validate on (>= 0, < train_size).")
-flags.DEFINE_integer("test_size", None,
-                     "Test examples (default: 1000 for synthetic, 597 for "
-                     "digits; digits has 1797 examples in all).")
-flags.DEFINE_float("label_noise", 0.0,
-                   "Probability in [0, 1] that a training label is replaced "
-                   "by a class drawn uniformly at random (1: random labels); "
-                   "validation and test labels stay clean.")
-flags.DEFINE_integer("num_hidden_layers", 3,
-                     "Hidden layers after the input layer.")
+flags.DEFINE_integer(
+    "eval_steps",
+    2000,
+    "Steps between evaluations on the full train, validation and test sets.",
+)
+flags.DEFINE_float(
+    "stop_train_loss",
+    None,
+    "If given, stop at the first evaluation whose training "
+    "cross-entropy is <= this (>= 0); default: train all "
+    "--train_steps.",
+)
+flags.DEFINE_integer(
+    "batch_size", 64, "Training batch size (<= train_size - validation_size)."
+)
+flags.DEFINE_integer(
+    "train_size",
+    None,
+    "Training examples, the validation split included "
+    "(default: 5000 for synthetic, 1000 for digits).",
+)
+flags.DEFINE_integer(
+    "validation_size",
+    0,
+    "Examples taken out of the training examples to "
+    "validate on (>= 0, < train_size).",
+)
+flags.DEFINE_integer(
+    "test_size",
+    None,
+    "Test examples (default: 1000 for synthetic, 597 for "
+    "digits; digits has 1797 examples in all).",
+)
+flags.DEFINE_float(
+    "label_noise",
+    0.0,
+    "Probability in [0, 1] that a training label is replaced "
+    "by a class drawn uniformly at random (1: random labels); "
+    "validation and test labels stay clean.",
+)
+flags.DEFINE_integer(
+    "num_hidden_layers", 3, "Hidden layers after the input layer."
+)
 flags.DEFINE_integer("layer_width", 10, "Units of every ReLU layer.")
-flags.DEFINE_integer("random_seed", 1, "Seed of the data, the split, the "
-                     "label noise, the initial weights and the batch order.")
-flags.DEFINE_integer("input_dimension", None,
-                     "Dimension of the inputs (default: 10 for synthetic; "
-                     "digits: 64, set by the data).")
-flags.DEFINE_integer("num_classes", None,
-                     "Number of classes (default: 2 for synthetic; digits: "
-                     "10, set by the data).")
-flags.DEFINE_string("output_dir", results_io.DEFAULT_RESULTS_DIR,
-                    "Directory of the results files and checkpoints "
-                    "(created if missing). The default is shared by every "
-                    "run and may be wiped on reboot: name one for work you "
-                    "keep.")
-flags.DEFINE_string("summary_dir", None,
-                    "If given, also write TensorBoard scalar summaries of "
-                    "every recorded quantity there.")
+flags.DEFINE_integer(
+    "random_seed",
+    1,
+    "Seed of the data, the split, the "
+    "label noise, the initial weights and the batch order.",
+)
+flags.DEFINE_integer(
+    "input_dimension",
+    None,
+    "Dimension of the inputs (default: 10 for synthetic; "
+    "digits: 64, set by the data).",
+)
+flags.DEFINE_integer(
+    "num_classes",
+    None,
+    "Number of classes (default: 2 for synthetic; digits: "
+    "10, set by the data).",
+)
+flags.DEFINE_string(
+    "output_dir",
+    results_io.DEFAULT_RESULTS_DIR,
+    "Directory of the results files and checkpoints "
+    "(created if missing). The default is shared by every "
+    "run and may be wiped on reboot: name one for work you "
+    "keep.",
+)
+flags.DEFINE_string(
+    "summary_dir",
+    None,
+    "If given, also write TensorBoard scalar summaries of "
+    "every recorded quantity there.",
+)
 
 CONFIG_KEYS = (
-    "dataset", "regularization_norm", "fisher_rao_lambda",
-    "differentiate_probability", "fisher_rao_method", "weight_decay",
-    "optimizer", "learning_rate", "train_steps", "eval_steps",
-    "stop_train_loss", "batch_size", "train_size", "validation_size",
-    "test_size", "label_noise", "num_hidden_layers", "layer_width",
-    "random_seed", "input_dimension", "num_classes", "output_dir",
-    "summary_dir")
+    "dataset",
+    "regularization_norm",
+    "fisher_rao_lambda",
+    "differentiate_probability",
+    "fisher_rao_method",
+    "weight_decay",
+    "optimizer",
+    "learning_rate",
+    "train_steps",
+    "eval_steps",
+    "stop_train_loss",
+    "batch_size",
+    "train_size",
+    "validation_size",
+    "test_size",
+    "label_noise",
+    "num_hidden_layers",
+    "layer_width",
+    "random_seed",
+    "input_dimension",
+    "num_classes",
+    "output_dir",
+    "summary_dir",
+)
 OUTPUT_KEYS = results_io.OUTPUT_KEYS
 _ENUM_CHOICES = {
     "dataset": datasets.DATASETS,
@@ -178,8 +250,9 @@ def _integer_at_least(lowest):
 
 
 def _finite_at_least(lowest):
-    return lambda value: (_is_real(value) and math.isfinite(value)
-                          and value >= lowest)
+    return lambda value: (
+        _is_real(value) and math.isfinite(value) and value >= lowest
+    )
 
 
 def _or_none(check):
@@ -191,48 +264,73 @@ def _or_none(check):
 _RULES = {
     "fisher_rao_lambda": (_finite_at_least(0), "a finite number >= 0"),
     "differentiate_probability": (
-        lambda value: isinstance(value, (bool, np.bool_)), "true or false"),
+        lambda value: isinstance(value, (bool, np.bool_)),
+        "true or false",
+    ),
     "weight_decay": (_finite_at_least(0), "a finite number >= 0"),
     "learning_rate": (
         lambda value: _is_real(value) and math.isfinite(value) and value > 0,
-        "a finite number > 0"),
+        "a finite number > 0",
+    ),
     "train_steps": (_integer_at_least(1), "an integer >= 1"),
     "eval_steps": (_integer_at_least(1), "an integer >= 1"),
-    "stop_train_loss": (_or_none(_finite_at_least(0)),
-                        "a finite number >= 0, or unset"),
+    "stop_train_loss": (
+        _or_none(_finite_at_least(0)),
+        "a finite number >= 0, or unset",
+    ),
     "batch_size": (_integer_at_least(1), "an integer >= 1"),
-    "train_size": (_or_none(_integer_at_least(1)),
-                   "an integer >= 1, or unset for the data set's default"),
+    "train_size": (
+        _or_none(_integer_at_least(1)),
+        "an integer >= 1, or unset for the data set's default",
+    ),
     "validation_size": (_integer_at_least(0), "an integer >= 0"),
-    "test_size": (_or_none(_integer_at_least(1)),
-                  "an integer >= 1, or unset for the data set's default"),
+    "test_size": (
+        _or_none(_integer_at_least(1)),
+        "an integer >= 1, or unset for the data set's default",
+    ),
     "label_noise": (
         lambda value: _is_real(value) and 0 <= value <= 1,
-        "a number in [0, 1]"),
+        "a number in [0, 1]",
+    ),
     "num_hidden_layers": (_integer_at_least(0), "an integer >= 0"),
     "layer_width": (_integer_at_least(1), "an integer >= 1"),
     "random_seed": (
         lambda value: _is_integer(value) and 0 <= value < 2**31,
-        "an integer in [0, 2**31)"),
-    "input_dimension": (_or_none(_integer_at_least(1)),
-                        "an integer >= 1, or unset for the data set's"),
-    "num_classes": (_or_none(_integer_at_least(2)),
-                    "an integer >= 2, or unset for the data set's"),
+        "an integer in [0, 2**31)",
+    ),
+    "input_dimension": (
+        _or_none(_integer_at_least(1)),
+        "an integer >= 1, or unset for the data set's",
+    ),
+    "num_classes": (
+        _or_none(_integer_at_least(2)),
+        "an integer >= 2, or unset for the data set's",
+    ),
     "output_dir": (
         lambda value: isinstance(value, str) and bool(value),
-        "a non-empty directory path"),
+        "a non-empty directory path",
+    ),
     "summary_dir": (
         lambda value: value is None or isinstance(value, str),
-        "a directory path, or None for no summaries"),
+        "a directory path, or None for no summaries",
+    ),
 }
 # Flags whose allowed values depend on each other (checked on the resolved
 # configuration by _check_sizes).
-_SIZE_KEYS = ("dataset", "batch_size", "train_size", "validation_size",
-              "test_size", "input_dimension", "num_classes")
+_SIZE_KEYS = (
+    "dataset",
+    "batch_size",
+    "train_size",
+    "validation_size",
+    "test_size",
+    "input_dimension",
+    "num_classes",
+)
 
 for _name, (_check, _allowed) in _RULES.items():
-    flags.register_validator(_name, _check,
-                             message=f"--{_name} must be {_allowed}.")
+    flags.register_validator(
+        _name, _check, message=f"--{_name} must be {_allowed}."
+    )
 
 
 def _check_size_flags(values):
@@ -265,7 +363,9 @@ class TrainingDivergedError(TrainingStopped):
         super().__init__(
             f"Training diverged at step {step}: the training loss is {loss}. "
             f"Try a smaller --learning_rate or "
-            f"--fisher_rao_lambda.", run)
+            f"--fisher_rao_lambda.",
+            run,
+        )
         self.step = step
 
 
@@ -282,6 +382,7 @@ class TrainedRun:
         `checkpoint` is None until saved).
       variables: The network's final variables, name -> numpy array.
     """
+
     results: dict
     variables: dict
 
@@ -329,15 +430,19 @@ def validate_config(config):
     if missing or unknown:
         raise ValueError(
             f"The configuration must have exactly the keys {CONFIG_KEYS}; "
-            f"missing {missing}, unknown {unknown}.")
+            f"missing {missing}, unknown {unknown}."
+        )
     for key, choices in _ENUM_CHOICES.items():
         if config[key] not in choices:
-            raise ValueError(f"{key}={config[key]!r} is not allowed: must be "
-                             f"one of {', '.join(choices)}.")
+            raise ValueError(
+                f"{key}={config[key]!r} is not allowed: must be "
+                f"one of {', '.join(choices)}."
+            )
     for key, (check, allowed) in _RULES.items():
         if not check(config[key]):
-            raise ValueError(f"{key}={config[key]!r} is not allowed: must be "
-                             f"{allowed}.")
+            raise ValueError(
+                f"{key}={config[key]!r} is not allowed: must be {allowed}."
+            )
     _check_sizes(resolve_config(config))
 
 
@@ -345,35 +450,47 @@ def _check_sizes(config, prefix=""):
     """Raises ValueError if the resolved sizes do not fit each other or the
     data set, naming keys with `prefix` ("--" for flags). Values that break
     their own rule are left to that rule."""
-    if any(not _RULES[key][0](config[key]) for key in _SIZE_KEYS
-           if key in _RULES) or config["dataset"] not in datasets.DATASETS:
+    if (
+        any(
+            not _RULES[key][0](config[key])
+            for key in _SIZE_KEYS
+            if key in _RULES
+        )
+        or config["dataset"] not in datasets.DATASETS
+    ):
         return
-    dataset, sizes = config["dataset"], {
-        key: f"{prefix}{key}={config[key]}" for key in _SIZE_KEYS}
+    dataset, sizes = (
+        config["dataset"],
+        {key: f"{prefix}{key}={config[key]}" for key in _SIZE_KEYS},
+    )
     defaults = datasets.DEFAULT_SIZES[dataset]
     for key in datasets.FIXED_SIZES.get(dataset, ()):
         if config[key] != defaults[key]:
             raise ValueError(
                 f"{sizes[key]} is not allowed with {sizes['dataset']}: the "
-                f"data set's is {defaults[key]} (leave it unset).")
+                f"data set's is {defaults[key]} (leave it unset)."
+            )
     if dataset == "digits":
         total = config["train_size"] + config["test_size"]
         if total > datasets.DIGITS_EXAMPLES:
             raise ValueError(
                 f"{sizes['train_size']} plus {sizes['test_size']} is "
                 f"{total}, more than the {datasets.DIGITS_EXAMPLES} examples "
-                f"of digits.")
+                f"of digits."
+            )
     if config["validation_size"] >= config["train_size"]:
         raise ValueError(
             f"{sizes['validation_size']} is not allowed: must be < "
             f"{sizes['train_size']} (it is taken out of the training "
-            f"examples).")
+            f"examples)."
+        )
     training_rows = datasets.num_training_rows(config)
     if config["batch_size"] > training_rows:
         raise ValueError(
             f"{sizes['batch_size']} is not allowed: must be <= "
             f"{prefix}train_size - {prefix}validation_size = "
-            f"{training_rows}.")
+            f"{training_rows}."
+        )
 
 
 def hyperparameter_keys(config):
@@ -388,14 +505,16 @@ def config_fingerprint(config):
     Equal for configurations with equal `hyperparameter_keys` values
     (numbers compared as floats), whatever their output directories.
     """
+
     def canonical(value):
         if _is_real(value):
             return repr(float(value))
         return value
 
-    text = json.dumps({key: canonical(config[key])
-                       for key in hyperparameter_keys(config)},
-                      sort_keys=True)
+    text = json.dumps(
+        {key: canonical(config[key]) for key in hyperparameter_keys(config)},
+        sort_keys=True,
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
@@ -407,15 +526,17 @@ def find_complete_results(output_dir, config):
     Returns:
       The path, or None if there is none.
     """
-    pattern = os.path.join(glob.escape(output_dir),
-                           f"*_{config_fingerprint(config)}*.json")
+    pattern = os.path.join(
+        glob.escape(output_dir), f"*_{config_fingerprint(config)}*.json"
+    )
     for path in sorted(glob.glob(pattern)):
         try:
             results = results_io.load_results(path)
         except (OSError, ValueError):
             continue
-        if (results_io.is_complete(results)
-                and results_io.hparams_match(config, results["hparams"])):
+        if results_io.is_complete(results) and results_io.hparams_match(
+            config, results["hparams"]
+        ):
             return path
     return None
 
@@ -475,17 +596,26 @@ def batch_indices(step, config):
     """
     batch_size = config["batch_size"]
     training_rows = datasets.num_training_rows(resolve_config(config))
-    positions = (tf.cast(step, tf.int64) * batch_size
-                 + tf.range(batch_size, dtype=tf.int64))
+    positions = tf.cast(step, tf.int64) * batch_size + tf.range(
+        batch_size, dtype=tf.int64
+    )
     epochs = positions // training_rows
-    seeds = tf.stack([tf.fill([batch_size], np.int64(config["random_seed"])),
-                      tf.fill([batch_size], np.int64(_BATCH_STREAM)), epochs],
-                     axis=1)
+    seeds = tf.stack(
+        [
+            tf.fill([batch_size], np.int64(config["random_seed"])),
+            tf.fill([batch_size], np.int64(_BATCH_STREAM)),
+            epochs,
+        ],
+        axis=1,
+    )
     # The raw op, because tf.random.experimental.index_shuffle pads a batch
     # of seeds ([n, 2]) along the wrong axis in TF 2.21.
     return tf.raw_ops.RandomIndexShuffle(
-        index=positions % training_rows, seed=seeds,
-        max_index=tf.constant(training_rows - 1, tf.int64), rounds=4)
+        index=positions % training_rows,
+        seed=seeds,
+        max_index=tf.constant(training_rows - 1, tf.int64),
+        rounds=4,
+    )
 
 
 def make_logits(inputs, config):
@@ -508,18 +638,22 @@ def make_logits(inputs, config):
 
 
 def _layer_widths(config):
-    return ([config["layer_width"]] * (config["num_hidden_layers"] + 1)
-            + [config["num_classes"]])
+    return [config["layer_width"]] * (config["num_hidden_layers"] + 1) + [
+        config["num_classes"]
+    ]
 
 
 def _dense(inputs, units, name, seed):
     """`inputs @ kernel + bias` with a Glorot-uniform kernel, zero bias."""
     with tf.compat.v1.variable_scope(name):
         kernel = tf.compat.v1.get_variable(
-            "kernel", [inputs.shape[-1], units],
-            initializer=tf.compat.v1.glorot_uniform_initializer(seed=seed))
+            "kernel",
+            [inputs.shape[-1], units],
+            initializer=tf.compat.v1.glorot_uniform_initializer(seed=seed),
+        )
         bias = tf.compat.v1.get_variable(
-            "bias", [units], initializer=tf.compat.v1.zeros_initializer())
+            "bias", [units], initializer=tf.compat.v1.zeros_initializer()
+        )
     return tf.matmul(inputs, kernel) + bias
 
 
@@ -532,8 +666,12 @@ def model_layers(config):
     with tf.compat.v1.variable_scope(MODEL_SCOPE, reuse=True):
         for index in range(len(_layer_widths(resolve_config(config)))):
             with tf.compat.v1.variable_scope(f"dense_{index}"):
-                layers.append((tf.compat.v1.get_variable("kernel"),
-                               tf.compat.v1.get_variable("bias")))
+                layers.append(
+                    (
+                        tf.compat.v1.get_variable("kernel"),
+                        tf.compat.v1.get_variable("bias"),
+                    )
+                )
     return layers
 
 
@@ -541,8 +679,10 @@ def num_parameters(config):
     """The number of the model's trainable parameters (weights and biases)."""
     config = resolve_config(config)
     widths = [config["input_dimension"]] + _layer_widths(config)
-    return sum((fan_in + 1) * fan_out
-               for fan_in, fan_out in itertools.pairwise(widths))
+    return sum(
+        (fan_in + 1) * fan_out
+        for fan_in, fan_out in itertools.pairwise(widths)
+    )
 
 
 def regularize_every_variable(unused_name):
@@ -558,19 +698,31 @@ def batch_logits_and_regularizer(inputs, labels, config):
     Returns:
       `(logits, regularizer)`; the regularizer is 0 for norm `None`.
     """
+
     def make_batch_logits():
         return make_logits(inputs, config)
 
     norm, method = config["regularization_norm"], config["fisher_rao_method"]
     if norm == "fr":
         return direct_fisher_rao.make_standard_fisher_regularizer(
-            make_batch_logits, MODEL_SCOPE, regularize_every_variable,
-            PERTURBATION, config["differentiate_probability"], method,
-            reuse=True)
+            make_batch_logits,
+            MODEL_SCOPE,
+            regularize_every_variable,
+            PERTURBATION,
+            config["differentiate_probability"],
+            method,
+            reuse=True,
+        )
     if norm == "fre":
         return direct_fisher_rao.make_empirical_fisher_regularizer(
-            make_batch_logits, labels, MODEL_SCOPE, regularize_every_variable,
-            PERTURBATION, method, reuse=True)
+            make_batch_logits,
+            labels,
+            MODEL_SCOPE,
+            regularize_every_variable,
+            PERTURBATION,
+            method,
+            reuse=True,
+        )
     with tf.compat.v1.variable_scope(MODEL_SCOPE, reuse=True):
         return make_batch_logits(), tf.constant(0.0)
 
@@ -578,13 +730,18 @@ def batch_logits_and_regularizer(inputs, labels, config):
 def mean_cross_entropy(labels, logits):
     """Softmax cross-entropy averaged over the batch (no regularizer)."""
     return tf.reduce_mean(
-        tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+        tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    )
 
 
 def sum_of_squared_kernels(config):
     """The weight-decay penalty without its factor: sum_l ||W_l||_F^2."""
-    return tf.add_n([tf.reduce_sum(tf.square(kernel))
-                     for kernel, _ in model_layers(config)])
+    return tf.add_n(
+        [
+            tf.reduce_sum(tf.square(kernel))
+            for kernel, _ in model_layers(config)
+        ]
+    )
 
 
 def _accuracy(labels, logits):
@@ -633,18 +790,27 @@ class _TrainingGraph:
             logits = make_logits(inputs, config)
         self.model_variables = tf.compat.v1.trainable_variables(MODEL_SCOPE)
         self.evaluation = {}
-        splits = (("train", 0, training_rows),
-                  ("validation", training_rows, config["train_size"]),
-                  ("test", config["train_size"], None))
+        splits = (
+            ("train", 0, training_rows),
+            ("validation", training_rows, config["train_size"]),
+            ("test", config["train_size"], None),
+        )
         for split, start, end in splits:
             # An empty split's mean is NaN, recorded as null.
             self.evaluation[f"{split}_loss"] = mean_cross_entropy(
-                labels[start:end], logits[start:end])
+                labels[start:end], logits[start:end]
+            )
             self.evaluation[f"{split}_accuracy"] = _accuracy(
-                labels[start:end], logits[start:end])
-        self.evaluation.update(complexity_measures.all_measures(
-            lambda: make_logits(self._train_inputs, config),
-            self._train_labels, MODEL_SCOPE, model_layers(config)))
+                labels[start:end], logits[start:end]
+            )
+        self.evaluation.update(
+            complexity_measures.all_measures(
+                lambda: make_logits(self._train_inputs, config),
+                self._train_labels,
+                MODEL_SCOPE,
+                model_layers(config),
+            )
+        )
         self.start_step = tf.compat.v1.placeholder(tf.int64, [], "start_step")
         self.end_step = tf.compat.v1.placeholder(tf.int64, [], "end_step")
         self.chunk = self._build_chunk(config)
@@ -658,14 +824,16 @@ class _TrainingGraph:
         weight_decay = config["weight_decay"]
 
         def keep_going(step, last_loss, unused_regularizers):
-            return tf.logical_and(step < self.end_step,
-                                  tf.math.is_finite(last_loss))
+            return tf.logical_and(
+                step < self.end_step, tf.math.is_finite(last_loss)
+            )
 
         def train_one_step(step, unused_last_loss, regularizers):
             rows = batch_indices(step, config)
             batch_labels = tf.gather(self._train_labels, rows)
             logits, regularizer = batch_logits_and_regularizer(
-                tf.gather(self._train_inputs, rows), batch_labels, config)
+                tf.gather(self._train_inputs, rows), batch_labels, config
+            )
             loss = mean_cross_entropy(batch_labels, logits)
             if lambda_:  # Else no gradient flows through the regularizer.
                 loss += lambda_ * regularizer
@@ -674,21 +842,30 @@ class _TrainingGraph:
             # Nothing in the loop orders the reads of the variables (e.g. the
             # regularizer's extra passes) before their update: force it.
             with tf.control_dependencies([loss, regularizer]):
-                update = optimizer.minimize(loss,
-                                            var_list=self.model_variables)
+                update = optimizer.minimize(
+                    loss, var_list=self.model_variables
+                )
             with tf.control_dependencies([update]):
                 index = tf.cast(step - self.start_step, tf.int32)
-                return (step + 1, tf.identity(loss),
-                        regularizers.write(index, regularizer))
+                return (
+                    step + 1,
+                    tf.identity(loss),
+                    regularizers.write(index, regularizer),
+                )
 
         num_steps = tf.cast(self.end_step - self.start_step, tf.int32)
         regularizers = tf.TensorArray(tf.float32, size=num_steps)
         end_step, last_loss, regularizers = tf.compat.v1.while_loop(
-            keep_going, train_one_step,
-            [self.start_step, tf.constant(0.0), regularizers])
+            keep_going,
+            train_one_step,
+            [self.start_step, tf.constant(0.0), regularizers],
+        )
         steps_run = tf.cast(end_step - self.start_step, tf.int32)
-        return {"regularizers": regularizers.stack()[:steps_run],
-                "end_step": end_step, "last_loss": last_loss}
+        return {
+            "regularizers": regularizers.stack()[:steps_run],
+            "end_step": end_step,
+            "last_loss": last_loss,
+        }
 
 
 def run_experiment(config, num_threads=None):
@@ -713,34 +890,45 @@ def run_experiment(config, num_threads=None):
     config = resolve_config(config)
     results = {key: [] for key in results_io.TRAJECTORY_KEYS}
     results["hparams"] = dict(config, start_time=_now().isoformat())
-    results.update(stopped_at_step=None, checkpoint=None,
-                   num_parameters=num_parameters(config))
+    results.update(
+        stopped_at_step=None,
+        checkpoint=None,
+        num_parameters=num_parameters(config),
+    )
     run = TrainedRun(results, {})
     with _InterruptRequest.installed() as interrupt:
         try:
             training_graph = _TrainingGraph(config)
             with tf.compat.v1.Session(
-                    graph=training_graph.graph,
-                    config=session_config(num_threads)) as session:
+                graph=training_graph.graph, config=session_config(num_threads)
+            ) as session:
                 session.run(training_graph.initializer)
                 try:
-                    _Trainer(training_graph, session, config, run,
-                             interrupt).train()
+                    _Trainer(
+                        training_graph, session, config, run, interrupt
+                    ).train()
                 finally:
-                    run.variables.update(_values_by_name(
-                        session, training_graph.model_variables))
+                    run.variables.update(
+                        _values_by_name(
+                            session, training_graph.model_variables
+                        )
+                    )
         except KeyboardInterrupt:
             _trim_to_common_length(results)
             raise TrainingInterrupted(
                 f"Training interrupted after step "
-                f"{len(results['regularizer_loss'])}.", run) from None
+                f"{len(results['regularizer_loss'])}.",
+                run,
+            ) from None
     return run
 
 
 def _values_by_name(session, variables):
     values = session.run(variables)
-    return {variable.op.name: value
-            for variable, value in zip(variables, values, strict=True)}
+    return {
+        variable.op.name: value
+        for variable, value in zip(variables, values, strict=True)
+    }
 
 
 def session_config(num_threads):
@@ -754,7 +942,8 @@ def session_config(num_threads):
         return None
     return tf.compat.v1.ConfigProto(
         intra_op_parallelism_threads=num_threads,
-        inter_op_parallelism_threads=num_threads)
+        inter_op_parallelism_threads=num_threads,
+    )
 
 
 def _now():
@@ -815,15 +1004,17 @@ class _Trainer:
         if config["summary_dir"]:
             with training_graph.graph.as_default():
                 self._writer = tf.compat.v1.summary.FileWriter(
-                    config["summary_dir"])
+                    config["summary_dir"]
+                )
         self._start_time = time.perf_counter()
         self._logged_steps = 0  # Regularizer values already logged.
         self._steps_per_call = 100  # Adapted to SECONDS_PER_SESSION_CALL.
 
     def train(self):
         try:
-            steps = evaluation_steps(self._config["train_steps"],
-                                     self._config["eval_steps"])
+            steps = evaluation_steps(
+                self._config["train_steps"], self._config["eval_steps"]
+            )
             for step, next_step in zip(steps[:-1], steps[1:], strict=True):
                 if self._evaluate(step):
                     return
@@ -835,8 +1026,10 @@ class _Trainer:
 
     def _evaluate(self, step):
         """Records the evaluation at `step`; True if the stop loss is met."""
-        values = {key: float(value) for key, value in
-                  self._session.run(self._graph.evaluation).items()}
+        values = {
+            key: float(value)
+            for key, value in self._session.run(self._graph.evaluation).items()
+        }
         # Steps last: a partly recorded evaluation is trimmed by its length.
         for key, value in values.items():
             self._results[key].append(value)
@@ -850,9 +1043,13 @@ class _Trainer:
         stop_loss = self._config["stop_train_loss"]
         if stop_loss is not None and values["train_loss"] <= stop_loss:
             self._results["stopped_at_step"] = step
-            logging.info("Stopped at step %d: the training loss %.4g is <= "
-                         "--stop_train_loss=%g.", step, values["train_loss"],
-                         stop_loss)
+            logging.info(
+                "Stopped at step %d: the training loss %.4g is <= "
+                "--stop_train_loss=%g.",
+                step,
+                values["train_loss"],
+                stop_loss,
+            )
             return True
         return False
 
@@ -862,56 +1059,72 @@ class _Trainer:
             end_step = min(next_step, step + self._steps_per_call)
             start_time = time.perf_counter()
             self._run_chunk(step, end_step)
-            self._adapt_steps_per_call(end_step - step,
-                                       time.perf_counter() - start_time)
+            self._adapt_steps_per_call(
+                end_step - step, time.perf_counter() - start_time
+            )
             step = end_step
             if self._interrupt.requested:
                 self._evaluate(step)  # The state it stops in, recorded.
                 raise TrainingInterrupted(
-                    f"Training interrupted at step {step}.", self._run)
+                    f"Training interrupted at step {step}.", self._run
+                )
 
     def _adapt_steps_per_call(self, steps, seconds):
         rate = steps / max(seconds, 1e-6)
         self._steps_per_call = max(1, int(rate * SECONDS_PER_SESSION_CALL))
 
     def _run_chunk(self, step, next_step):
-        chunk = self._session.run(self._graph.chunk, {
-            self._graph.start_step: step, self._graph.end_step: next_step})
+        chunk = self._session.run(
+            self._graph.chunk,
+            {self._graph.start_step: step, self._graph.end_step: next_step},
+        )
         regularizers = chunk["regularizers"].tolist()
         self._results["regularizer_loss"].extend(regularizers)
         for offset, value in enumerate(regularizers):
             self._summarize(step + offset, {"regularizer_loss": value})
         if not math.isfinite(chunk["last_loss"]):
-            raise TrainingDivergedError(int(chunk["end_step"]) - 1,
-                                        chunk["last_loss"], self._run)
+            raise TrainingDivergedError(
+                int(chunk["end_step"]) - 1, chunk["last_loss"], self._run
+            )
 
     def _log(self, step, values):
         train_steps = self._config["train_steps"]
-        message = (f"step {step}/{train_steps}: "
-                   f"train loss {values['train_loss']:.4f} "
-                   f"accuracy {values['train_accuracy']:.4f} | ")
+        message = (
+            f"step {step}/{train_steps}: "
+            f"train loss {values['train_loss']:.4f} "
+            f"accuracy {values['train_accuracy']:.4f} | "
+        )
         if self._config["validation_size"]:
-            message += (f"validation loss {values['validation_loss']:.4f} "
-                        f"accuracy {values['validation_accuracy']:.4f} | ")
-        message += (f"test loss {values['test_loss']:.4f} "
-                    f"accuracy {values['test_accuracy']:.4f} | "
-                    f"Fisher-Rao norm {values['fisher_rao_norm']:.4g}")
+            message += (
+                f"validation loss {values['validation_loss']:.4f} "
+                f"accuracy {values['validation_accuracy']:.4f} | "
+            )
+        message += (
+            f"test loss {values['test_loss']:.4f} "
+            f"accuracy {values['test_accuracy']:.4f} | "
+            f"Fisher-Rao norm {values['fisher_rao_norm']:.4g}"
+        )
         if step:
-            recent = self._results["regularizer_loss"][self._logged_steps:]
+            recent = self._results["regularizer_loss"][self._logged_steps :]
             self._logged_steps = step
             elapsed = time.perf_counter() - self._start_time
             rate = step / elapsed
-            message += (f" | regularizer {np.mean(recent):.4g} (mean of the "
-                        f"last {len(recent)} steps) | {rate:.0f} steps/s, "
-                        f"{(train_steps - step) / rate:.0f} s left")
+            message += (
+                f" | regularizer {np.mean(recent):.4g} (mean of the "
+                f"last {len(recent)} steps) | {rate:.0f} steps/s, "
+                f"{(train_steps - step) / rate:.0f} s left"
+            )
         logging.info(message)
 
     def _summarize(self, step, values):
         if not self._writer:
             return
-        summary = tf.compat.v1.Summary(value=[
-            tf.compat.v1.Summary.Value(tag=key, simple_value=value)
-            for key, value in values.items()])
+        summary = tf.compat.v1.Summary(
+            value=[
+                tf.compat.v1.Summary.Value(tag=key, simple_value=value)
+                for key, value in values.items()
+            ]
+        )
         self._writer.add_summary(summary, step)
 
 
@@ -919,16 +1132,18 @@ def results_file_stem(hparams):
     """The file name (no extension): start time, the main hyper-parameters
     and the configuration's fingerprint (which tells every other apart)."""
     start = datetime.datetime.fromisoformat(hparams["start_time"])
-    return "_".join([
-        start.strftime("%Y%m%d-%H%M%S"),
-        hparams["dataset"],
-        hparams["regularization_norm"],
-        f"lambda{hparams['fisher_rao_lambda']:g}",
-        hparams["fisher_rao_method"],
-        f"noise{hparams['label_noise']:g}",
-        f"seed{hparams['random_seed']}",
-        config_fingerprint(hparams),
-    ])
+    return "_".join(
+        [
+            start.strftime("%Y%m%d-%H%M%S"),
+            hparams["dataset"],
+            hparams["regularization_norm"],
+            f"lambda{hparams['fisher_rao_lambda']:g}",
+            hparams["fisher_rao_method"],
+            f"noise{hparams['label_noise']:g}",
+            f"seed{hparams['random_seed']}",
+            config_fingerprint(hparams),
+        ]
+    )
 
 
 def save_run(run, output_dir):
@@ -942,18 +1157,22 @@ def save_run(run, output_dir):
       The path of the results file.
     """
     return results_io.write_run(
-        run.results, output_dir, results_file_stem(run.results["hparams"]),
-        save_checkpoint=lambda prefix: save_checkpoint(prefix,
-                                                       run.variables))
+        run.results,
+        output_dir,
+        results_file_stem(run.results["hparams"]),
+        save_checkpoint=lambda prefix: save_checkpoint(prefix, run.variables),
+    )
 
 
 def save_checkpoint(prefix, variables):
     """Writes `variables` (name -> array) as a TF checkpoint at `prefix`."""
     names = sorted(variables)
-    tf.raw_ops.SaveV2(prefix=prefix, tensor_names=names,
-                      shape_and_slices=[""] * len(names),
-                      tensors=[tf.constant(variables[name])
-                               for name in names])
+    tf.raw_ops.SaveV2(
+        prefix=prefix,
+        tensor_names=names,
+        shape_and_slices=[""] * len(names),
+        tensors=[tf.constant(variables[name]) for name in names],
+    )
 
 
 def check_output_directories(config):

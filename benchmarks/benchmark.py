@@ -63,8 +63,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # The library and the training script live at the repository's root, one
 # level up, which is not on the path when this file is run as a script.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -73,8 +72,8 @@ from absl import app, flags, logging  # noqa: E402
 
 import direct_fisher_rao  # noqa: E402
 import keras_fisher_rao  # noqa: E402
-import results_io  # noqa: E402
 import synthetic_classification  # noqa: E402
+from fisher_rao_experiments import results_io
 
 GROUPS = ("train_step", "keras_step", "value", "gradient_error", "script")
 
@@ -119,21 +118,24 @@ class MlpSize:
     classes: int
 
     def layer_dims(self):
-        return ([self.inputs] + [self.width] * self.relu_layers
-                + [self.classes])
+        return [self.inputs] + [self.width] * self.relu_layers + [self.classes]
 
     def describe(self):
         """E.g. 'batch 1024, 784-512-512-10'."""
-        return (f"batch {self.batch}, "
-                f"{'-'.join(str(dim) for dim in self.layer_dims())}")
+        return (
+            f"batch {self.batch}, "
+            f"{'-'.join(str(dim) for dim in self.layer_dims())}"
+        )
 
 
 # The training script's default network: an input layer and 3 hidden layers,
 # all ReLU of width 10, on 10 inputs, 2 classes.
-DEFAULT_SIZE = MlpSize("default", batch=64, inputs=10, width=10,
-                       relu_layers=4, classes=2)
-MNIST_SIZE = MlpSize("mnist", batch=1024, inputs=784, width=512,
-                     relu_layers=2, classes=10)
+DEFAULT_SIZE = MlpSize(
+    "default", batch=64, inputs=10, width=10, relu_layers=4, classes=2
+)
+MNIST_SIZE = MlpSize(
+    "mnist", batch=1024, inputs=784, width=512, relu_layers=2, classes=10
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,23 +173,41 @@ class Settings:
 # Many short measurements rather than a few long ones: a round then spans
 # a short time, over which another user's load varies less.
 FULL_SETTINGS = Settings(
-    repeats=11, judge_targets=True, mnist_size=MNIST_SIZE,
+    repeats=11,
+    judge_targets=True,
+    mnist_size=MNIST_SIZE,
     value_size=dataclasses.replace(MNIST_SIZE, batch=256),
-    default_steps=500, mnist_steps=5, value_calls=20, jacobian_calls=1,
-    script_steps=(1000, 5000))
+    default_steps=500,
+    mnist_steps=5,
+    value_calls=20,
+    jacobian_calls=1,
+    script_steps=(1000, 5000),
+)
 QUICK_SETTINGS = dataclasses.replace(
-    FULL_SETTINGS, repeats=3, default_steps=200, mnist_steps=3,
-    value_size=dataclasses.replace(MNIST_SIZE, batch=128), value_calls=10,
-    script_steps=(500, 2500))
+    FULL_SETTINGS,
+    repeats=3,
+    default_steps=200,
+    mnist_steps=3,
+    value_size=dataclasses.replace(MNIST_SIZE, batch=128),
+    value_calls=10,
+    script_steps=(500, 2500),
+)
 SMOKE_SETTINGS = Settings(
-    repeats=1, judge_targets=False,
-    mnist_size=MlpSize("mnist", batch=32, inputs=24, width=16, relu_layers=2,
-                       classes=10),
-    value_size=MlpSize("mnist", batch=16, inputs=24, width=16, relu_layers=2,
-                       classes=10),
-    default_steps=20, mnist_steps=2, value_calls=2, jacobian_calls=1,
+    repeats=1,
+    judge_targets=False,
+    mnist_size=MlpSize(
+        "mnist", batch=32, inputs=24, width=16, relu_layers=2, classes=10
+    ),
+    value_size=MlpSize(
+        "mnist", batch=16, inputs=24, width=16, relu_layers=2, classes=10
+    ),
+    default_steps=20,
+    mnist_steps=2,
+    value_calls=2,
+    jacobian_calls=1,
     # Enough steps that the long runs are measurably slower than the short.
-    script_steps=(10, 8010))
+    script_steps=(10, 8010),
+)
 
 
 @dataclasses.dataclass
@@ -289,15 +309,21 @@ def logits_builder(inputs, parameters, dtype):
       A callable with no arguments building the logits in the current
       variable scope (variables 'layer_<i>/kernel' and 'layer_<i>/bias').
     """
+
     def make_logits():
         variables = []
         for index, (kernel, bias) in enumerate(parameters):
             with tf.compat.v1.variable_scope(f"layer_{index}"):
-                variables.append(tuple(
-                    tf.compat.v1.get_variable(
-                        name, initializer=value.astype(dtype.as_numpy_dtype),
-                        dtype=dtype)
-                    for name, value in (("kernel", kernel), ("bias", bias))))
+                variables.append(
+                    tuple(
+                        tf.compat.v1.get_variable(
+                            name,
+                            initializer=value.astype(dtype.as_numpy_dtype),
+                            dtype=dtype,
+                        )
+                        for name, value in (("kernel", kernel), ("bias", bias))
+                    )
+                )
         return mlp_logits(inputs, variables)
 
     return make_logits
@@ -316,13 +342,13 @@ def build_mlp_on_batch(size, dtype):
       variables exist in SCOPE) and the variables in layer order: kernel_0,
       bias_0, kernel_1...
     """
-    inputs, labels = (tf.constant(array, dtype)
-                      for array in synthetic_batch(size))
+    inputs, labels = (
+        tf.constant(array, dtype) for array in synthetic_batch(size)
+    )
     make_logits = logits_builder(inputs, initial_parameters(size), dtype)
     with tf.compat.v1.variable_scope(SCOPE):
         make_logits()
-    return inputs, labels, make_logits, tf.compat.v1.trainable_variables(
-        SCOPE)
+    return inputs, labels, make_logits, tf.compat.v1.trainable_variables(SCOPE)
 
 
 # The training script's own, so that both build the same loss.
@@ -342,11 +368,23 @@ def library_regularizer(norm, method, make_logits, labels, reuse):
     """
     if norm == "fr":
         return direct_fisher_rao.make_standard_fisher_regularizer(
-            make_logits, SCOPE, regularize_every_variable, PERTURBATION,
-            True, method, reuse=reuse)
+            make_logits,
+            SCOPE,
+            regularize_every_variable,
+            PERTURBATION,
+            True,
+            method,
+            reuse=reuse,
+        )
     return direct_fisher_rao.make_empirical_fisher_regularizer(
-        make_logits, labels, SCOPE, regularize_every_variable, PERTURBATION,
-        method, reuse=reuse)
+        make_logits,
+        labels,
+        SCOPE,
+        regularize_every_variable,
+        PERTURBATION,
+        method,
+        reuse=reuse,
+    )
 
 
 def start_session(graph, initializer, num_threads):
@@ -354,7 +392,8 @@ def start_session(graph, initializer, num_threads):
     graph.finalize()
     session = tf.compat.v1.Session(
         graph=graph,
-        config=synthetic_classification.session_config(num_threads))
+        config=synthetic_classification.session_config(num_threads),
+    )
     session.run(initializer)
     return session
 
@@ -396,10 +435,15 @@ def time_interleaved(group, configurations, repeats):
             seconds[configuration.label].append(time.perf_counter() - begin)
             done = sum(len(values) for values in seconds.values())
             left = (time.perf_counter() - start) / done * (total - done)
-            logging.info("%s: round %d/%d, %s: %.3g s; about %.0f s left in "
-                         "this group", group, round_index + 1, repeats,
-                         configuration.label, seconds[configuration.label][-1],
-                         left)
+            logging.info(
+                "%s: round %d/%d, %s: %.3g s; about %.0f s left in this group",
+                group,
+                round_index + 1,
+                repeats,
+                configuration.label,
+                seconds[configuration.label][-1],
+                left,
+            )
     return seconds
 
 
@@ -415,8 +459,11 @@ def median_ratio(numerators, denominators):
     a shared machine that spans a round cancels out.
     """
     return statistics.median(
-        numerator / denominator for numerator, denominator in zip(
-            numerators, denominators, strict=True))
+        numerator / denominator
+        for numerator, denominator in zip(
+            numerators, denominators, strict=True
+        )
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -441,7 +488,8 @@ def build_train_loop(size, norm, method, steps, num_threads):
     with graph.as_default():
         # A while loop's body cannot create variables: they exist already.
         _, labels, make_logits, variables = build_mlp_on_batch(
-            size, tf.float32)
+            size, tf.float32
+        )
         optimizer = tf.compat.v1.train.GradientDescentOptimizer(LEARNING_RATE)
 
         def train_one_step(step):
@@ -450,9 +498,12 @@ def build_train_loop(size, norm, method, steps, num_threads):
                     loss = mean_cross_entropy(labels, make_logits())
             else:
                 logits, regularizer = library_regularizer(
-                    norm, method, make_logits, labels, reuse=True)
-                loss = (mean_cross_entropy(labels, logits)
-                        + REGULARIZER_WEIGHT * regularizer)
+                    norm, method, make_logits, labels, reuse=True
+                )
+                loss = (
+                    mean_cross_entropy(labels, logits)
+                    + REGULARIZER_WEIGHT * regularizer
+                )
             # Every read of the variables before their update.
             with tf.control_dependencies([loss]):
                 update = optimizer.minimize(loss, var_list=variables)
@@ -460,8 +511,11 @@ def build_train_loop(size, norm, method, steps, num_threads):
                 return step + 1
 
         loop = tf.compat.v1.while_loop(
-            lambda step: step < steps, train_one_step, [tf.constant(0)],
-            parallel_iterations=1)
+            lambda step: step < steps,
+            train_one_step,
+            [tf.constant(0)],
+            parallel_iterations=1,
+        )
         initializer = tf.compat.v1.global_variables_initializer()
     session = start_session(graph, initializer, num_threads)
     return lambda: session.run(loop)
@@ -470,27 +524,43 @@ def build_train_loop(size, norm, method, steps, num_threads):
 def train_step_rows(size, steps, settings):
     """Rows of group 1 at one size; targets only at the MNIST size."""
     configurations = [(None, None)] + [
-        (norm, method) for norm in NORMS for method in METHODS]
-    timed = [Timed(_train_label(norm, method),
-                   build_train_loop(size, norm, method, steps,
-                                    settings.num_threads))
-             for norm, method in configurations]
-    measurements = time_interleaved(f"train_step/{size.name}", timed,
-                                    settings.repeats)
-    step_seconds = {label: per_unit(values, steps)
-                    for label, values in measurements.items()}
+        (norm, method) for norm in NORMS for method in METHODS
+    ]
+    timed = [
+        Timed(
+            _train_label(norm, method),
+            build_train_loop(size, norm, method, steps, settings.num_threads),
+        )
+        for norm, method in configurations
+    ]
+    measurements = time_interleaved(
+        f"train_step/{size.name}", timed, settings.repeats
+    )
+    step_seconds = {
+        label: per_unit(values, steps)
+        for label, values in measurements.items()
+    }
     targeted = size.name == "mnist"
     where = size.describe()
-    rows = [make_row(f"train_step/{size.name}/unregularized",
-                     f"{where}: cross-entropy + SGD step (baseline)",
-                     statistics.median(step_seconds["unregularized"]), 1.0)]
+    rows = [
+        make_row(
+            f"train_step/{size.name}/unregularized",
+            f"{where}: cross-entropy + SGD step (baseline)",
+            statistics.median(step_seconds["unregularized"]),
+            1.0,
+        )
+    ]
     return rows + regularized_step_rows(
-        f"train_step/{size.name}", where, "", step_seconds, targeted,
-        settings.judge_targets and targeted)
+        f"train_step/{size.name}",
+        where,
+        "",
+        step_seconds,
+        targeted,
+        settings.judge_targets and targeted,
+    )
 
 
-def regularized_step_rows(prefix, where, kind, step_seconds, targeted,
-                          judged):
+def regularized_step_rows(prefix, where, kind, step_seconds, targeted, judged):
     """The rows of each norm and method over the unregularized step.
 
     Args:
@@ -507,20 +577,28 @@ def regularized_step_rows(prefix, where, kind, step_seconds, targeted,
     for norm in NORMS:
         for method in METHODS:
             label = _train_label(norm, method)
-            rows.append(make_row(
-                f"{prefix}/{norm}/{method}",
-                f"{where}: {label} {kind}step / unregularized {kind}step",
-                statistics.median(step_seconds[label]),
-                median_ratio(step_seconds[label], baseline),
-                "<= 1.9" if targeted and method == "forward" else None,
-                judged))
+            rows.append(
+                make_row(
+                    f"{prefix}/{norm}/{method}",
+                    f"{where}: {label} {kind}step / unregularized {kind}step",
+                    statistics.median(step_seconds[label]),
+                    median_ratio(step_seconds[label], baseline),
+                    "<= 1.9" if targeted and method == "forward" else None,
+                    judged,
+                )
+            )
         exact = step_seconds[_train_label(norm, "exact")]
         forward = step_seconds[_train_label(norm, "forward")]
-        rows.append(make_row(
-            f"{prefix}/{norm}/exact_over_forward",
-            f"{where}: {norm} exact {kind}step / {norm} forward {kind}step",
-            statistics.median(exact), median_ratio(exact, forward),
-            "<= 1.5" if targeted else None, judged))
+        rows.append(
+            make_row(
+                f"{prefix}/{norm}/exact_over_forward",
+                f"{where}: {norm} exact {kind}step / {norm} forward {kind}step",
+                statistics.median(exact),
+                median_ratio(exact, forward),
+                "<= 1.5" if targeted else None,
+                judged,
+            )
+        )
     return rows
 
 
@@ -533,13 +611,15 @@ def _train_label(norm, method):
 
 
 def keras_mlp(size):
-    """The MLP of `initial_parameters(size)` as a Keras 3 Sequential model.
-    """
+    """The MLP of `initial_parameters(size)` as a Keras 3 Sequential model."""
     parameters = initial_parameters(size)
-    layers = [keras.layers.Dense(
-        kernel.shape[1],
-        activation="relu" if index < len(parameters) - 1 else None)
-        for index, (kernel, _) in enumerate(parameters)]
+    layers = [
+        keras.layers.Dense(
+            kernel.shape[1],
+            activation="relu" if index < len(parameters) - 1 else None,
+        )
+        for index, (kernel, _) in enumerate(parameters)
+    ]
     model = keras.Sequential([keras.Input((size.inputs,))] + layers)
     for layer, (kernel, bias) in zip(layers, parameters, strict=True):
         layer.set_weights([kernel, bias])
@@ -564,15 +644,22 @@ def build_keras_train_loop(size, norm, method, steps):
     model = keras_mlp(size)
     if norm is not None:
         model = keras_fisher_rao.FisherRaoRegularizedModel(
-            model, norm=norm, fisher_rao_lambda=REGULARIZER_WEIGHT,
-            method=method, perturbation=PERTURBATION)
-    model.compile(optimizer=keras.optimizers.SGD(LEARNING_RATE),
-                  loss=keras.losses.CategoricalCrossentropy(from_logits=True),
-                  jit_compile=False)
+            model,
+            norm=norm,
+            fisher_rao_lambda=REGULARIZER_WEIGHT,
+            method=method,
+            perturbation=PERTURBATION,
+        )
+    model.compile(
+        optimizer=keras.optimizers.SGD(LEARNING_RATE),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+        jit_compile=False,
+    )
     # A loop body cannot create the optimizer's variables.
     model.optimizer.build(model.trainable_variables)
-    batch = tuple(tf.constant(array, tf.float32)
-                  for array in synthetic_batch(size))
+    batch = tuple(
+        tf.constant(array, tf.float32) for array in synthetic_batch(size)
+    )
 
     @tf.function
     def run():
@@ -588,31 +675,57 @@ def keras_step_rows(settings):
     """
     size, steps = settings.mnist_size, settings.mnist_steps
     configurations = [(None, None)] + [
-        (norm, method) for norm in NORMS for method in METHODS]
-    timed = [Timed(f"Keras {_train_label(norm, method)}",
-                   build_keras_train_loop(size, norm, method, steps))
-             for norm, method in configurations]
-    timed.append(Timed("graph unregularized", build_train_loop(
-        size, None, None, steps, settings.num_threads)))
-    measurements = time_interleaved(f"keras_step/{size.name}", timed,
-                                    settings.repeats)
-    step_seconds = {label.removeprefix("Keras "): per_unit(values, steps)
-                    for label, values in measurements.items()}
+        (norm, method) for norm in NORMS for method in METHODS
+    ]
+    timed = [
+        Timed(
+            f"Keras {_train_label(norm, method)}",
+            build_keras_train_loop(size, norm, method, steps),
+        )
+        for norm, method in configurations
+    ]
+    timed.append(
+        Timed(
+            "graph unregularized",
+            build_train_loop(size, None, None, steps, settings.num_threads),
+        )
+    )
+    measurements = time_interleaved(
+        f"keras_step/{size.name}", timed, settings.repeats
+    )
+    step_seconds = {
+        label.removeprefix("Keras "): per_unit(values, steps)
+        for label, values in measurements.items()
+    }
     where = size.describe()
     keras_plain = step_seconds["unregularized"]
     graph_plain = step_seconds["graph unregularized"]
-    rows = [make_row(
-        f"keras_step/{size.name}/unregularized",
-        f"{where}: Keras 3 model.train_step (cross-entropy + SGD) in a "
-        f"tf.function (baseline)", statistics.median(keras_plain), 1.0)]
-    rows += regularized_step_rows(f"keras_step/{size.name}", where, "Keras ",
-                                  step_seconds, True, settings.judge_targets)
-    rows.append(make_row(
-        f"keras_step/{size.name}/unregularized_over_graph",
-        f"{where}: unregularized Keras step / unregularized graph step "
-        f"(train_step's tf.while_loop and session)",
-        statistics.median(keras_plain),
-        median_ratio(keras_plain, graph_plain)))
+    rows = [
+        make_row(
+            f"keras_step/{size.name}/unregularized",
+            f"{where}: Keras 3 model.train_step (cross-entropy + SGD) in a "
+            f"tf.function (baseline)",
+            statistics.median(keras_plain),
+            1.0,
+        )
+    ]
+    rows += regularized_step_rows(
+        f"keras_step/{size.name}",
+        where,
+        "Keras ",
+        step_seconds,
+        True,
+        settings.judge_targets,
+    )
+    rows.append(
+        make_row(
+            f"keras_step/{size.name}/unregularized_over_graph",
+            f"{where}: unregularized Keras step / unregularized graph step "
+            f"(train_step's tf.while_loop and session)",
+            statistics.median(keras_plain),
+            median_ratio(keras_plain, graph_plain),
+        )
+    )
     return rows
 
 
@@ -639,9 +752,12 @@ def jacobian_log_prob_derivative(inputs, parameters):
         tape.watch(flat)
         log_probs = tf.nn.log_softmax(mlp_logits(inputs, parameters))
     jacobians = tape.jacobian(log_probs, flat)  # [batch, classes, *shape]
-    derivative = tf.add_n([
-        tf.tensordot(jacobian, parameter, axes=parameter.shape.rank)
-        for jacobian, parameter in zip(jacobians, flat, strict=True)])
+    derivative = tf.add_n(
+        [
+            tf.tensordot(jacobian, parameter, axes=parameter.shape.rank)
+            for jacobian, parameter in zip(jacobians, flat, strict=True)
+        ]
+    )
     return log_probs, derivative
 
 
@@ -653,12 +769,15 @@ def jacobian_standard_fisher(inputs, parameters, chunk):
       parameters: `(kernel, bias)` pairs of variables.
       chunk: Examples per tf.map_fn iteration (bounds the memory).
     """
+
     def chunk_sum(chunk_inputs):
         # Read the variables inside the loop body, where the tape sees them.
-        chunk_parameters = [tuple(tf.convert_to_tensor(v) for v in pair)
-                            for pair in parameters]
+        chunk_parameters = [
+            tuple(tf.convert_to_tensor(v) for v in pair) for pair in parameters
+        ]
         log_probs, derivative = jacobian_log_prob_derivative(
-            chunk_inputs, chunk_parameters)
+            chunk_inputs, chunk_parameters
+        )
         return tf.reduce_sum(tf.exp(log_probs) * tf.square(derivative))
 
     batch, dimension = inputs.shape
@@ -683,15 +802,18 @@ def build_value(size, method, calls, num_threads):
     graph = tf.Graph()
     with graph.as_default():
         inputs, labels, make_logits, variables = build_mlp_on_batch(
-            size, tf.float32)
+            size, tf.float32
+        )
         if method is None:
             value = jacobian_standard_fisher(
-                inputs, list(zip(variables[::2], variables[1::2],
-                                 strict=True)),
-                min(JACOBIAN_CHUNK, size.batch))
+                inputs,
+                list(zip(variables[::2], variables[1::2], strict=True)),
+                min(JACOBIAN_CHUNK, size.batch),
+            )
         else:
-            _, value = library_regularizer("fr", method, make_logits, labels,
-                                           reuse=True)
+            _, value = library_regularizer(
+                "fr", method, make_logits, labels, reuse=True
+            )
         initializer = tf.compat.v1.global_variables_initializer()
     session = start_session(graph, initializer, num_threads)
 
@@ -705,35 +827,52 @@ def build_value(size, method, calls, num_threads):
 def value_rows(settings):
     """Rows of group 3: library value vs per-example jacobians."""
     size = settings.value_size
-    built = {None: build_value(size, None, settings.jacobian_calls,
-                               settings.num_threads)}
+    built = {
+        None: build_value(
+            size, None, settings.jacobian_calls, settings.num_threads
+        )
+    }
     for method in METHODS:
-        built[method] = build_value(size, method, settings.value_calls,
-                                    settings.num_threads)
+        built[method] = build_value(
+            size, method, settings.value_calls, settings.num_threads
+        )
     calls = {method: settings.value_calls for method in METHODS}
     calls[None] = settings.jacobian_calls
     labels = {method: method or "jacobian" for method in built}
     measurements = time_interleaved(
-        "value", [Timed(labels[method], run)
-                  for method, (run, _) in built.items()], settings.repeats)
-    call_seconds = {method: per_unit(measurements[labels[method]],
-                                     calls[method]) for method in built}
+        "value",
+        [Timed(labels[method], run) for method, (run, _) in built.items()],
+        settings.repeats,
+    )
+    call_seconds = {
+        method: per_unit(measurements[labels[method]], calls[method])
+        for method in built
+    }
     reference = built[None][1]
     where = f"{size.describe()}, float32"
-    rows = [make_row(
-        "value/jacobian",
-        f"{where}: fr value from per-example jacobians, "
-        f"{min(JACOBIAN_CHUNK, size.batch)} examples per map_fn iteration "
-        f"(baseline)", statistics.median(call_seconds[None]), 1.0)]
+    rows = [
+        make_row(
+            "value/jacobian",
+            f"{where}: fr value from per-example jacobians, "
+            f"{min(JACOBIAN_CHUNK, size.batch)} examples per map_fn iteration "
+            f"(baseline)",
+            statistics.median(call_seconds[None]),
+            1.0,
+        )
+    ]
     for method in METHODS:
         difference = abs(built[method][1] - reference) / abs(reference)
-        rows.append(make_row(
-            f"value/fr/{method}",
-            f"{where}: jacobian time / library {method} time; values "
-            f"differ by {difference:.1e}",
-            statistics.median(call_seconds[method]),
-            median_ratio(call_seconds[None], call_seconds[method]), ">= 10",
-            settings.judge_targets))
+        rows.append(
+            make_row(
+                f"value/fr/{method}",
+                f"{where}: jacobian time / library {method} time; values "
+                f"differ by {difference:.1e}",
+                statistics.median(call_seconds[method]),
+                median_ratio(call_seconds[None], call_seconds[method]),
+                ">= 10",
+                settings.judge_targets,
+            )
+        )
     return rows
 
 
@@ -768,17 +907,20 @@ def tangent_log_prob_derivative(inputs, parameters):
     log_probs = tf.nn.log_softmax(hidden)
     # d log softmax_k(z) = dz_k - sum_j softmax_j(z) dz_j.
     derivative = tangent - tf.reduce_sum(
-        tf.exp(log_probs) * tangent, axis=-1, keepdims=True)
+        tf.exp(log_probs) * tangent, axis=-1, keepdims=True
+    )
     return log_probs, derivative
 
 
 def regularizer_from_derivative(norm, log_probs, derivative, labels):
     """The standard ('fr') or empirical ('fre') norm from d log softmax."""
     if norm == "fr":
-        return tf.reduce_mean(tf.reduce_sum(
-            tf.exp(log_probs) * tf.square(derivative), axis=-1))
-    return tf.reduce_mean(tf.square(tf.reduce_sum(labels * derivative,
-                                                  axis=-1)))
+        return tf.reduce_mean(
+            tf.reduce_sum(tf.exp(log_probs) * tf.square(derivative), axis=-1)
+        )
+    return tf.reduce_mean(
+        tf.square(tf.reduce_sum(labels * derivative, axis=-1))
+    )
 
 
 def reference_gradients(size):
@@ -793,22 +935,26 @@ def reference_gradients(size):
     inputs_array, labels_array = synthetic_batch(size)
     graph = tf.Graph()
     with graph.as_default():
-        parameters = [tuple(tf.constant(array) for array in pair)
-                      for pair in initial_parameters(size)]
+        parameters = [
+            tuple(tf.constant(array) for array in pair)
+            for pair in initial_parameters(size)
+        ]
         flat = [parameter for pair in parameters for parameter in pair]
         inputs, labels = tf.constant(inputs_array), tf.constant(labels_array)
-        log_probs, derivative = tangent_log_prob_derivative(inputs,
-                                                            parameters)
+        log_probs, derivative = tangent_log_prob_derivative(inputs, parameters)
         fetches = {}
         for norm in NORMS:
-            value = regularizer_from_derivative(norm, log_probs, derivative,
-                                                labels)
+            value = regularizer_from_derivative(
+                norm, log_probs, derivative, labels
+            )
             fetches[norm] = (value, tf.gradients(value, flat))
         examples = min(REFERENCE_CHECK_EXAMPLES, size.batch)
         _, jacobian_derivative = jacobian_log_prob_derivative(
-            inputs[:examples], parameters)
-        check = (tf.norm(derivative[:examples] - jacobian_derivative)
-                 / tf.norm(jacobian_derivative))
+            inputs[:examples], parameters
+        )
+        check = tf.norm(derivative[:examples] - jacobian_derivative) / tf.norm(
+            jacobian_derivative
+        )
     graph.finalize()
     with tf.compat.v1.Session(graph=graph) as session:
         return session.run((fetches, check))
@@ -822,10 +968,13 @@ def library_gradients(size, dtype, num_threads):
         fetches = {}
         for norm in NORMS:
             for method in METHODS:
-                _, value = library_regularizer(norm, method, make_logits,
-                                               labels, reuse=True)
-                fetches[(norm, method)] = (value,
-                                           tf.gradients(value, variables))
+                _, value = library_regularizer(
+                    norm, method, make_logits, labels, reuse=True
+                )
+                fetches[(norm, method)] = (
+                    value,
+                    tf.gradients(value, variables),
+                )
         initializer = tf.compat.v1.global_variables_initializer()
     session = start_session(graph, initializer, num_threads)
     with session:
@@ -859,11 +1008,15 @@ def switching_units(parameters, inputs, scales):
 
 def relative_error(values, references):
     """||values - references|| / ||references|| over lists of arrays."""
-    difference = math.sqrt(sum(
-        np.sum(np.square(np.asarray(value, np.float64) - reference))
-        for value, reference in zip(values, references, strict=True)))
-    norm = math.sqrt(sum(np.sum(np.square(reference))
-                         for reference in references))
+    difference = math.sqrt(
+        sum(
+            np.sum(np.square(np.asarray(value, np.float64) - reference))
+            for value, reference in zip(values, references, strict=True)
+        )
+    )
+    norm = math.sqrt(
+        sum(np.sum(np.square(reference)) for reference in references)
+    )
     return difference / norm
 
 
@@ -878,12 +1031,18 @@ def gradient_error_rows(settings):
         method: switching_units(parameters, inputs, scales)
         for method, scales in (
             ("forward", (1.0, 1.0 + PERTURBATION)),
-            ("central", (1.0 - PERTURBATION, 1.0 + PERTURBATION)))}
-    rows = [make_row(
-        "gradient_error/reference_check",
-        f"{where}, float64: reference's derivative vs per-example "
-        f"jacobians on {min(REFERENCE_CHECK_EXAMPLES, size.batch)} examples",
-        None, float(check))]
+            ("central", (1.0 - PERTURBATION, 1.0 + PERTURBATION)),
+        )
+    }
+    rows = [
+        make_row(
+            "gradient_error/reference_check",
+            f"{where}, float64: reference's derivative vs per-example "
+            f"jacobians on {min(REFERENCE_CHECK_EXAMPLES, size.batch)} examples",
+            None,
+            float(check),
+        )
+    ]
     for dtype in (tf.float64, tf.float32):
         logging.info("gradient_error: library gradients in %s", dtype.name)
         library = library_gradients(size, dtype, settings.num_threads)
@@ -892,14 +1051,20 @@ def gradient_error_rows(settings):
             for method in METHODS:
                 value, gradient = library[(norm, method)]
                 value_error = abs(value - reference_value) / reference_value
-                switched = (f"; {switches[method]} (example, unit) pairs "
-                            f"switch" if method in switches else "")
-                rows.append(make_row(
-                    f"gradient_error/{dtype.name}/{norm}/{method}",
-                    f"{where}, {dtype.name}: {norm} {method} gradient vs "
-                    f"reference (value error {value_error:.1e}{switched})",
-                    None,
-                    relative_error(gradient, reference_gradient)))
+                switched = (
+                    f"; {switches[method]} (example, unit) pairs switch"
+                    if method in switches
+                    else ""
+                )
+                rows.append(
+                    make_row(
+                        f"gradient_error/{dtype.name}/{norm}/{method}",
+                        f"{where}, {dtype.name}: {norm} {method} gradient vs "
+                        f"reference (value error {value_error:.1e}{switched})",
+                        None,
+                        relative_error(gradient, reference_gradient),
+                    )
+                )
     return rows
 
 
@@ -911,20 +1076,24 @@ def script_config(norm, steps):
     """The script's default flags with `norm`, `steps` steps, no mid-run
     evaluation (only at step 0 and after the last step)."""
     config = synthetic_classification.resolve_config(
-        synthetic_classification.default_config())
-    config.update(regularization_norm=norm, train_steps=steps,
-                  eval_steps=10 * steps)
+        synthetic_classification.default_config()
+    )
+    config.update(
+        regularization_norm=norm, train_steps=steps, eval_steps=10 * steps
+    )
     return config
 
 
 def run_script(norm, steps, num_threads):
     """Runs synthetic_classification.run_experiment; checks it ran `steps`."""
     results = synthetic_classification.run_experiment(
-        script_config(norm, steps), num_threads=num_threads).results
+        script_config(norm, steps), num_threads=num_threads
+    ).results
     if len(results["regularizer_loss"]) != steps:
         raise RuntimeError(
             f"run_experiment ran {len(results['regularizer_loss'])} steps, "
-            f"not {steps}.")
+            f"not {steps}."
+        )
 
 
 def build_original_design(steps, num_threads):
@@ -942,23 +1111,35 @@ def build_original_design(steps, num_threads):
     train_inputs, train_labels = _script_training_data(config)
     graph = tf.Graph()
     with graph.as_default():
-        dataset = (tf.data.Dataset.from_tensor_slices(
-            (train_inputs, train_labels))
-            .cache().repeat().batch(config["batch_size"]))
+        dataset = (
+            tf.data.Dataset.from_tensor_slices((train_inputs, train_labels))
+            .cache()
+            .repeat()
+            .batch(config["batch_size"])
+        )
         next_batch = tf.compat.v1.data.make_one_shot_iterator(
-            dataset).get_next()
+            dataset
+        ).get_next()
         input_batch = tf.compat.v1.placeholder(
-            tf.float32, [None, config["input_dimension"]])
+            tf.float32, [None, config["input_dimension"]]
+        )
         label_batch = tf.compat.v1.placeholder(
-            tf.float32, [None, config["num_classes"]])
+            tf.float32, [None, config["num_classes"]]
+        )
         logits, regularizer = library_regularizer(
-            "fr", "forward",
+            "fr",
+            "forward",
             lambda: synthetic_classification.make_logits(input_batch, config),
-            label_batch, reuse=False)
-        loss = (mean_cross_entropy(label_batch, logits)
-                + config["fisher_rao_lambda"] * regularizer)
+            label_batch,
+            reuse=False,
+        )
+        loss = (
+            mean_cross_entropy(label_batch, logits)
+            + config["fisher_rao_lambda"] * regularizer
+        )
         train = tf.compat.v1.train.GradientDescentOptimizer(
-            config["learning_rate"]).minimize(loss)
+            config["learning_rate"]
+        ).minimize(loss)
         initializer = tf.compat.v1.global_variables_initializer()
     session = start_session(graph, initializer, num_threads)
     regularizer_trajectory = []
@@ -968,8 +1149,11 @@ def build_original_design(steps, num_threads):
             batch_inputs, batch_labels = session.run(next_batch)
             value, _ = session.run(
                 (regularizer, train),
-                feed_dict={input_batch: batch_inputs,
-                           label_batch: batch_labels})
+                feed_dict={
+                    input_batch: batch_inputs,
+                    label_batch: batch_labels,
+                },
+            )
             regularizer_trajectory.append(value)
 
     return run
@@ -982,7 +1166,7 @@ def _script_training_data(config):
     graph.finalize()
     with tf.compat.v1.Session(graph=graph) as session:
         inputs, labels = session.run((inputs, labels))
-    return inputs[:config["train_size"]], labels[:config["train_size"]]
+    return inputs[: config["train_size"]], labels[: config["train_size"]]
 
 
 def script_rows(settings):
@@ -994,53 +1178,82 @@ def script_rows(settings):
     """
     short, long = settings.script_steps
     steps = long - short
-    timed = [Timed("original design", build_original_design(
-        steps, settings.num_threads))]
+    timed = [
+        Timed(
+            "original design",
+            build_original_design(steps, settings.num_threads),
+        )
+    ]
     for norm in ("fr", "None"):
         for count in (short, long):
-            timed.append(Timed(
-                f"script {norm} {count}",
-                lambda norm=norm, count=count: run_script(
-                    norm, count, settings.num_threads)))
+            timed.append(
+                Timed(
+                    f"script {norm} {count}",
+                    lambda norm=norm, count=count: run_script(
+                        norm, count, settings.num_threads
+                    ),
+                )
+            )
     measurements = time_interleaved("script", timed, settings.repeats)
-    step_seconds = {"original": per_unit(measurements["original design"],
-                                         steps)}
+    step_seconds = {
+        "original": per_unit(measurements["original design"], steps)
+    }
     for norm in ("fr", "None"):
         differences = [
-            later - earlier for earlier, later in zip(
+            later - earlier
+            for earlier, later in zip(
                 measurements[f"script {norm} {short}"],
-                measurements[f"script {norm} {long}"], strict=True)]
+                measurements[f"script {norm} {long}"],
+                strict=True,
+            )
+        ]
         step_seconds[norm] = per_unit(differences, steps)
         if statistics.median(step_seconds[norm]) <= 0:
             raise RuntimeError(
                 f"The training script's time per step could not be measured: "
                 f"its {long}-step runs ({norm}) were not slower than its "
                 f"{short}-step runs. The machine is too busy for this few "
-                f"steps; rerun, without --quick or --smoke.")
+                f"steps; rerun, without --quick or --smoke."
+            )
     judge = settings.judge_targets
-    where = (f"default flags, {steps} steps ({long}-step run minus "
-             f"{short}-step run)")
-    seconds = {key: statistics.median(values)
-               for key, values in step_seconds.items()}
+    where = (
+        f"default flags, {steps} steps ({long}-step run minus "
+        f"{short}-step run)"
+    )
+    seconds = {
+        key: statistics.median(values) for key, values in step_seconds.items()
+    }
     return [
-        make_row("script/original_design",
-                 f"2018 design re-created, fr, {steps} steps: get_next into "
-                 f"Python, feed_dict back, 2 session calls per step "
-                 f"(baseline)", seconds["original"], 1.0),
-        make_row("script/fr",
-                 f"{where}, fr: original time / script time",
-                 seconds["fr"],
-                 median_ratio(step_seconds["original"], step_seconds["fr"]),
-                 ">= 2", judge),
-        make_row("script/None",
-                 f"{where}, None: original time / script time",
-                 seconds["None"],
-                 median_ratio(step_seconds["original"],
-                              step_seconds["None"])),
-        make_row("script/fr_over_None",
-                 f"{where}: fr step / None step", seconds["fr"],
-                 median_ratio(step_seconds["fr"], step_seconds["None"]),
-                 "<= 2", judge),
+        make_row(
+            "script/original_design",
+            f"2018 design re-created, fr, {steps} steps: get_next into "
+            f"Python, feed_dict back, 2 session calls per step "
+            f"(baseline)",
+            seconds["original"],
+            1.0,
+        ),
+        make_row(
+            "script/fr",
+            f"{where}, fr: original time / script time",
+            seconds["fr"],
+            median_ratio(step_seconds["original"], step_seconds["fr"]),
+            ">= 2",
+            judge,
+        ),
+        make_row(
+            "script/None",
+            f"{where}, None: original time / script time",
+            seconds["None"],
+            median_ratio(step_seconds["original"], step_seconds["None"]),
+        ),
+        make_row(
+            "script/fr_over_None",
+            f"{where}: fr step / None step",
+            seconds["fr"],
+            median_ratio(step_seconds["fr"], step_seconds["None"]),
+            "<= 2",
+            judge,
+        ),
     ]
 
 
@@ -1066,7 +1279,8 @@ def machine_description():
         "tf_enable_onednn_opts": os.environ["TF_ENABLE_ONEDNN_OPTS"],
         "python": platform.python_version(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec="seconds"),
+            timespec="seconds"
+        ),
         "command": shlex.join(["python3"] + sys.argv),
         "load_average_at_start": list(os.getloadavg()),
     }
@@ -1074,29 +1288,40 @@ def machine_description():
 
 def markdown_table(rows):
     """The rows as a Markdown table."""
-    lines = ["| name | configuration | seconds | ratio | target | met |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| name | configuration | seconds | ratio | target | met |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for row in rows:
         seconds = "-" if row.seconds is None else f"{row.seconds:.3g}"
         # Four significant digits, trailing zeros kept (a ratio of 1.9004
         # must not print as its target 1.9), but no bare trailing point.
         ratio = f"{row.ratio:#.4g}".rstrip(".")
         met = {True: "yes", False: "**no**", None: "-"}[row.met]
-        lines.append(f"| {row.name} | {row.configuration} | {seconds} | "
-                     f"{ratio} | {row.target or '-'} | {met} |")
+        lines.append(
+            f"| {row.name} | {row.configuration} | {seconds} | "
+            f"{ratio} | {row.target or '-'} | {met} |"
+        )
     return "\n".join(lines)
 
 
 def write_rows(path, machine, mode, rows):
     """Writes the run as strict JSON to the new file `path`, atomically."""
-    data = {"machine": machine, "mode": mode,
-            "rows": [dataclasses.asdict(row) for row in rows]}
+    data = {
+        "machine": machine,
+        "mode": mode,
+        "rows": [dataclasses.asdict(row) for row in rows],
+    }
     directory, file_name = os.path.split(os.path.abspath(path))
     written = results_io.write_json_atomically(
-        data, directory, file_name[:-len(".json")])
+        data, directory, file_name[: -len(".json")]
+    )
     if written != os.path.abspath(path):
-        logging.warning("%s appeared during the run; the rows went to %s "
-                        "instead.", path, written)
+        logging.warning(
+            "%s appeared during the run; the rows went to %s instead.",
+            path,
+            written,
+        )
     return written
 
 
@@ -1119,10 +1344,12 @@ def run_groups(settings, groups):
     for index, group in enumerate(groups):
         logging.info("Group %d/%d: %s", index + 1, len(groups), group)
         if group == "train_step":
-            rows += train_step_rows(DEFAULT_SIZE, settings.default_steps,
-                                    settings)
-            rows += train_step_rows(settings.mnist_size, settings.mnist_steps,
-                                    settings)
+            rows += train_step_rows(
+                DEFAULT_SIZE, settings.default_steps, settings
+            )
+            rows += train_step_rows(
+                settings.mnist_size, settings.mnist_steps, settings
+            )
         elif group == "keras_step":
             rows += keras_step_rows(settings)
         elif group == "value":
@@ -1145,38 +1372,64 @@ def define_flags(flag_values=flags.FLAGS):
     Called only when run as a script, so that importing this module (the
     tests do) adds no flags that could clash with the importer's.
     """
-    flags.DEFINE_bool("quick", False,
-                      "Fewer rounds and steps: a meaningful run of under two "
-                      "minutes.", flag_values=flag_values)
-    flags.DEFINE_bool("smoke", False,
-                      "Tiny sizes and one round, for the test suite: checks "
-                      "that every row runs; its numbers mean nothing and no "
-                      "target is judged (met is null).",
-                      flag_values=flag_values)
-    flags.DEFINE_string("json", None,
-                        "If given, also write the rows as strict JSON to this "
-                        "new .json file (an existing file is never "
-                        "overwritten).", flag_values=flag_values)
-    flags.DEFINE_integer("repeats", None,
-                         "Timed rounds per group (default 11; 5 with --quick, "
-                         "1 with --smoke).", lower_bound=1,
-                         flag_values=flag_values)
-    flags.DEFINE_integer("num_threads", None,
-                         "Size of TensorFlow's intra- and inter-op thread "
-                         "pools in every session and for the Keras steps "
-                         "(default: TensorFlow's choice).", lower_bound=1,
-                         flag_values=flag_values)
-    flags.DEFINE_multi_enum("groups", list(GROUPS), GROUPS,
-                            "Groups of rows to run, all by default",
-                            flag_values=flag_values)
-    flags.mark_bool_flags_as_mutual_exclusive(["quick", "smoke"],
-                                              flag_values=flag_values)
+    flags.DEFINE_bool(
+        "quick",
+        False,
+        "Fewer rounds and steps: a meaningful run of under two minutes.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_bool(
+        "smoke",
+        False,
+        "Tiny sizes and one round, for the test suite: checks "
+        "that every row runs; its numbers mean nothing and no "
+        "target is judged (met is null).",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_string(
+        "json",
+        None,
+        "If given, also write the rows as strict JSON to this "
+        "new .json file (an existing file is never "
+        "overwritten).",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_integer(
+        "repeats",
+        None,
+        "Timed rounds per group (default 11; 5 with --quick, 1 with --smoke).",
+        lower_bound=1,
+        flag_values=flag_values,
+    )
+    flags.DEFINE_integer(
+        "num_threads",
+        None,
+        "Size of TensorFlow's intra- and inter-op thread "
+        "pools in every session and for the Keras steps "
+        "(default: TensorFlow's choice).",
+        lower_bound=1,
+        flag_values=flag_values,
+    )
+    flags.DEFINE_multi_enum(
+        "groups",
+        list(GROUPS),
+        GROUPS,
+        "Groups of rows to run, all by default",
+        flag_values=flag_values,
+    )
+    flags.mark_bool_flags_as_mutual_exclusive(
+        ["quick", "smoke"], flag_values=flag_values
+    )
     flags.register_validator(
         "json",
-        lambda path: path is None or (path.endswith(".json")
-                                      and not os.path.exists(path)),
+        lambda path: (
+            path is None
+            or (path.endswith(".json") and not os.path.exists(path))
+        ),
         message="--json must name a new file ending in .json (results files "
-                "are never overwritten).", flag_values=flag_values)
+        "are never overwritten).",
+        flag_values=flag_values,
+    )
 
 
 def main(argv):
@@ -1186,25 +1439,30 @@ def main(argv):
     if settings.num_threads:
         # The Keras steps run in the eager context, not in a session.
         tf.config.threading.set_intra_op_parallelism_threads(
-            settings.num_threads)
+            settings.num_threads
+        )
         tf.config.threading.set_inter_op_parallelism_threads(
-            settings.num_threads)
+            settings.num_threads
+        )
     machine = machine_description()
     groups = [group for group in GROUPS if group in FLAGS.groups]
     start = time.perf_counter()
     rows = run_groups(settings, groups)
     machine["load_average_at_end"] = list(os.getloadavg())
     machine["seconds"] = round(time.perf_counter() - start, 1)
-    print(f"{machine['nproc']} CPUs ({machine['cpu_model']}), TensorFlow "
-          f"{machine['tensorflow']} (TF_ENABLE_ONEDNN_OPTS="
-          f"{machine['tf_enable_onednn_opts']}), {machine['date']}, "
-          f"{mode} mode, "
-          f"{settings.repeats} rounds, {machine['seconds']} s\n"
-          f"Command: {machine['command']}\n")
+    print(
+        f"{machine['nproc']} CPUs ({machine['cpu_model']}), TensorFlow "
+        f"{machine['tensorflow']} (TF_ENABLE_ONEDNN_OPTS="
+        f"{machine['tf_enable_onednn_opts']}), {machine['date']}, "
+        f"{mode} mode, "
+        f"{settings.repeats} rounds, {machine['seconds']} s\n"
+        f"Command: {machine['command']}\n"
+    )
     print(markdown_table(rows))
     if FLAGS.json:
-        logging.info("Rows written to %s",
-                     write_rows(FLAGS.json, machine, mode, rows))
+        logging.info(
+            "Rows written to %s", write_rows(FLAGS.json, machine, mode, rows)
+        )
     missed = [row.name for row in rows if row.met is False]
     if missed:
         logging.warning("Targets not met: %s", ", ".join(missed))

@@ -64,8 +64,8 @@ from absl import app, flags, logging  # noqa: E402
 from matplotlib import cm, colors, lines  # noqa: E402
 
 import plot_utils  # noqa: E402
-import results_io  # noqa: E402
-from experiments import (  # noqa: E402
+from fisher_rao_experiments import results_io
+from fisher_rao_experiments.studies import (
     markdown_table,
     study_plots,
     study_runs,
@@ -74,19 +74,27 @@ from experiments import (  # noqa: E402
 
 LABEL_NOISE = "label_noise"
 SEED = "random_seed"
-NORM_MEASURES = ("fisher_rao_norm", "empirical_fisher_rao_norm", "l2_norm",
-                 "spectral_product", "path_norm")
+NORM_MEASURES = (
+    "fisher_rao_norm",
+    "empirical_fisher_rao_norm",
+    "l2_norm",
+    "spectral_product",
+    "path_norm",
+)
 MARGIN = "margin"
 MARGIN_SUFFIX = "/margin^2"
 NUM_PARAMETERS = "num_parameters"
-MEASURES = (NORM_MEASURES
-            + tuple(name + MARGIN_SUFFIX for name in NORM_MEASURES)
-            + (NUM_PARAMETERS,))
-GAPS = {"accuracy_gap": "train accuracy - test accuracy",
-        "loss_gap": "test loss - train loss"}
+MEASURES = (
+    NORM_MEASURES
+    + tuple(name + MARGIN_SUFFIX for name in NORM_MEASURES)
+    + (NUM_PARAMETERS,)
+)
+GAPS = {
+    "accuracy_gap": "train accuracy - test accuracy",
+    "loss_gap": "test loss - train loss",
+}
 # What a results file must hold for a model to be analysed.
-REQUIRED_KEYS = (("stopped_at_step", NUM_PARAMETERS, MARGIN)
-                 + NORM_MEASURES)
+REQUIRED_KEYS = ("stopped_at_step", NUM_PARAMETERS, MARGIN) + NORM_MEASURES
 # Without their final values a model has no gap. A null measure or margin
 # leaves the model out of that measure's statistics only.
 FINAL_KEYS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
@@ -94,11 +102,14 @@ RUNS_SUBDIRECTORY = "runs"
 SUMMARY_FILE = "summary.json"
 TABLES_FILE = "tables.md"
 NOISE_FIGURE_FILE = "measures_vs_label_noise.png"
-GAP_FIGURE_FILES = {"accuracy_gap": "measures_vs_accuracy_gap.png",
-                    "loss_gap": "measures_vs_loss_gap.png"}
+GAP_FIGURE_FILES = {
+    "accuracy_gap": "measures_vs_accuracy_gap.png",
+    "loss_gap": "measures_vs_loss_gap.png",
+}
 DEFAULT_OUTPUT_DIR = os.path.join(
     os.path.dirname(results_io.DEFAULT_RESULTS_DIR),
-    "fisher_rao_complexity_study")
+    "fisher_rao_complexity_study",
+)
 # Ranked by the granulated tau with this gap, Jiang et al.'s main score.
 RANKING_GAP = "accuracy_gap"
 
@@ -113,6 +124,7 @@ class Grid:
       fixed: Every other configuration key the study sets (the rest take
         the training script's defaults; None = the dataset's default).
     """
+
     axes: dict
     seeds: tuple
     fixed: dict
@@ -120,10 +132,15 @@ class Grid:
     def points(self):
         """Every configuration of the grid, seed by seed."""
         names = tuple(self.axes)
-        return [dict(self.fixed, **dict(zip(names, values, strict=True)),
-                     **{SEED: seed})
-                for seed in self.seeds
-                for values in itertools.product(*self.axes.values())]
+        return [
+            dict(
+                self.fixed,
+                **dict(zip(names, values, strict=True)),
+                **{SEED: seed},
+            )
+            for seed in self.seeds
+            for values in itertools.product(*self.axes.values())
+        ]
 
     def setting(self, point):
         """What defines a model for the granulated tau: axes and seed."""
@@ -131,27 +148,42 @@ class Grid:
 
 
 _TRAINING = {
-    "dataset": "digits", "regularization_norm": "None",
+    "dataset": "digits",
+    "regularization_norm": "None",
     "fisher_rao_lambda": 0.0,
     # No regularizer is trained on; exact in case the recorded Fisher-Rao
     # norms follow the run's method.
-    "fisher_rao_method": "exact", "weight_decay": 0.0,
-    "optimizer": "adam", "learning_rate": 1e-3,
+    "fisher_rao_method": "exact",
+    "weight_decay": 0.0,
+    "optimizer": "adam",
+    "learning_rate": 1e-3,
     "validation_size": 0,
 }
 FULL_GRID = Grid(
-    axes={LABEL_NOISE: (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
-          "layer_width": (128, 512), "num_hidden_layers": (0, 2),
-          "batch_size": (32, 128)},
+    axes={
+        LABEL_NOISE: (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+        "layer_width": (128, 512),
+        "num_hidden_layers": (0, 2),
+        "batch_size": (32, 128),
+    },
     seeds=(1, 2, 3),
-    fixed=dict(_TRAINING, train_steps=40000, eval_steps=500,
-               stop_train_loss=0.01))
+    fixed=dict(
+        _TRAINING, train_steps=40000, eval_steps=500, stop_train_loss=0.01
+    ),
+)
 SMOKE_GRID = Grid(
     axes={LABEL_NOISE: (0.0, 0.2, 1.0), "layer_width": (16, 32)},
     seeds=(1, 2),
-    fixed=dict(_TRAINING, batch_size=32, num_hidden_layers=0,
-               learning_rate=0.01, train_steps=300, eval_steps=100,
-               stop_train_loss=0.5))
+    fixed=dict(
+        _TRAINING,
+        batch_size=32,
+        num_hidden_layers=0,
+        learning_rate=0.01,
+        train_steps=300,
+        eval_steps=100,
+        stop_train_loss=0.5,
+    ),
+)
 
 
 # --------------------------------------------------------------------------
@@ -168,6 +200,7 @@ class Model:
       measures: Measure name -> value, None where undefined.
       gaps: Gap name -> value.
     """
+
     name: str
     setting: dict
     measures: dict
@@ -187,17 +220,22 @@ def final_measures(results):
         value = results[name][-1]
         measures[name] = value
         measures[name + MARGIN_SUFFIX] = (
-            value / margin**2 if value is not None and margin is not None
-            and margin > 0 else None)
+            value / margin**2
+            if value is not None and margin is not None and margin > 0
+            else None
+        )
     measures[NUM_PARAMETERS] = float(results[NUM_PARAMETERS])
     return measures
 
 
 def final_gaps(results):
     """The generalization gaps at the final evaluation (see GAPS)."""
-    return {"accuracy_gap": (results["train_accuracy"][-1]
-                             - results["test_accuracy"][-1]),
-            "loss_gap": results["test_loss"][-1] - results["train_loss"][-1]}
+    return {
+        "accuracy_gap": (
+            results["train_accuracy"][-1] - results["test_accuracy"][-1]
+        ),
+        "loss_gap": results["test_loss"][-1] - results["train_loss"][-1],
+    }
 
 
 def model_or_reason(grid_run, grid):
@@ -209,21 +247,31 @@ def model_or_reason(grid_run, grid):
     if results["stopped_at_step"] is None:
         hparams = results["hparams"]
         return study_runs.LeftOut(
-            name, f"did not reach the training loss "
+            name,
+            f"did not reach the training loss "
             f"{hparams.get('stop_train_loss')} in "
             f"{hparams.get('train_steps')} steps (final training loss "
-            f"{results['train_loss'][-1]:.4g})")
-    nulls = [key for key in FINAL_KEYS
-             if not results[key] or results[key][-1] is None]
+            f"{results['train_loss'][-1]:.4g})",
+        )
+    nulls = [
+        key
+        for key in FINAL_KEYS
+        if not results[key] or results[key][-1] is None
+    ]
     if nulls:
         return study_runs.LeftOut(name, f"no final value of {nulls}")
-    return Model(name, grid.setting(grid_run.point), final_measures(results),
-                 final_gaps(results))
+    return Model(
+        name,
+        grid.setting(grid_run.point),
+        final_measures(results),
+        final_gaps(results),
+    )
 
 
 @dataclasses.dataclass
 class Models:
     """The models analysed and every file or grid point left out."""
+
     used: list
     left_out: list
 
@@ -231,8 +279,9 @@ class Models:
 def collect_models(grid, runs_dir):
     """The models of `grid` found in `runs_dir`, and what was left out."""
     describe_keys = (*grid.axes, SEED)
-    grid_runs = study_runs.collect_grid_runs(grid.points(), runs_dir,
-                                             describe_keys)
+    grid_runs = study_runs.collect_grid_runs(
+        grid.points(), runs_dir, describe_keys
+    )
     used, left_out = [], list(grid_runs.left_out)
     for grid_run in grid_runs.found:
         outcome = model_or_reason(grid_run, grid)
@@ -255,6 +304,7 @@ class Correlation:
       tau, tau_interval: Kendall tau over the models and its interval.
       granulated, granulated_interval: Granulated tau and its interval.
     """
+
     measure: str
     gap: str
     num_models: int
@@ -270,42 +320,54 @@ def correlate(models, measure, gap, axes, n_resamples, seed):
 
     Models where the measure is undefined are left out of its statistics.
     """
-    usable = [model for model in models
-              if model.measures[measure] is not None]
+    usable = [model for model in models if model.measures[measure] is not None]
     values = np.array([model.measures[measure] for model in usable])
     gaps = np.array([model.gaps[gap] for model in usable])
     settings = [model.setting for model in usable]
-    granulated = study_statistics.granulated_tau(settings, values, gaps,
-                                                 axes)
+    granulated = study_statistics.granulated_tau(settings, values, gaps, axes)
     return Correlation(
-        measure, gap, len(usable),
-        tuple(model.name for model in models
-              if model.measures[measure] is None),
+        measure,
+        gap,
+        len(usable),
+        tuple(
+            model.name for model in models if model.measures[measure] is None
+        ),
         study_statistics.kendall_tau(values, gaps),
         study_statistics.bootstrap_tau_interval(
-            values, gaps, n_resamples=n_resamples, seed=seed),
+            values, gaps, n_resamples=n_resamples, seed=seed
+        ),
         granulated,
         study_statistics.bootstrap_granulated_interval(
-            granulated, n_resamples=n_resamples, seed=seed))
+            granulated, n_resamples=n_resamples, seed=seed
+        ),
+    )
 
 
 def correlate_all(models, axes, n_resamples, seed):
     """measure -> gap -> `Correlation`, for every measure and gap."""
-    return {measure: {gap: correlate(models, measure, gap, axes,
-                                     n_resamples, seed)
-                      for gap in GAPS}
-            for measure in MEASURES}
+    return {
+        measure: {
+            gap: correlate(models, measure, gap, axes, n_resamples, seed)
+            for gap in GAPS
+        }
+        for measure in MEASURES
+    }
 
 
 def ranked_measures(correlations):
-    """Measures by granulated tau with RANKING_GAP, then tau; undefined last.
-    """
+    """Measures by granulated tau with RANKING_GAP, then tau; undefined last."""
+
     def key(measure):
         correlation = correlations[measure][RANKING_GAP]
         granulated = correlation.granulated.value
         tau = correlation.tau.value
-        return (granulated is None, -(granulated or 0.0), tau is None,
-                -(tau or 0.0))
+        return (
+            granulated is None,
+            -(granulated or 0.0),
+            tau is None,
+            -(tau or 0.0),
+        )
+
     return sorted(correlations, key=key)
 
 
@@ -314,8 +376,11 @@ def ranked_measures(correlations):
 
 
 def _interval_dict(interval):
-    return {"low": interval.low, "high": interval.high,
-            "reason": interval.reason}
+    return {
+        "low": interval.low,
+        "high": interval.high,
+        "reason": interval.reason,
+    }
 
 
 def _correlation_dict(correlation):
@@ -329,12 +394,17 @@ def _correlation_dict(correlation):
         "granulated_tau": granulated.value,
         "granulated_tau_reason": granulated.reason,
         "granulated_tau_interval": _interval_dict(
-            correlation.granulated_interval),
-        "per_axis": {psi.axis: {"tau": psi.value,
-                                "num_groups": psi.num_groups,
-                                "num_undefined_groups": psi.num_undefined,
-                                "reason": psi.reason}
-                     for psi in granulated.per_axis},
+            correlation.granulated_interval
+        ),
+        "per_axis": {
+            psi.axis: {
+                "tau": psi.value,
+                "num_groups": psi.num_groups,
+                "num_undefined_groups": psi.num_undefined,
+                "reason": psi.reason,
+            }
+            for psi in granulated.per_axis
+        },
     }
 
 
@@ -343,38 +413,50 @@ def summary_dict(grid, models, correlations, n_resamples, seed, smoke):
     return {
         "study": "complexity",
         "smoke": smoke,
-        "grid": {"axes": {name: list(values)
-                          for name, values in grid.axes.items()},
-                 "seeds": list(grid.seeds), "fixed": grid.fixed,
-                 "num_networks": len(grid.points())},
+        "grid": {
+            "axes": {name: list(values) for name, values in grid.axes.items()},
+            "seeds": list(grid.seeds),
+            "fixed": grid.fixed,
+            "num_networks": len(grid.points()),
+        },
         "gaps": GAPS,
         "statistics": {
             "tau": "Kendall tau-b over models (scipy.stats.kendalltau)",
             "granulated_tau": "mean over axes of the mean tau within "
-                              "groups of models differing in that axis "
-                              "alone (Jiang et al. 2019)",
+            "groups of models differing in that axis "
+            "alone (Jiang et al. 2019)",
             "tau_interval": "percentile bootstrap over models",
             "granulated_tau_interval": "percentile bootstrap over the "
-                                       "groups of each axis",
+            "groups of each axis",
             "confidence": study_statistics.CONFIDENCE_LEVEL,
-            "bootstrap_resamples": n_resamples, "bootstrap_seed": seed},
+            "bootstrap_resamples": n_resamples,
+            "bootstrap_seed": seed,
+        },
         "ranking": f"granulated tau with {RANKING_GAP}, then tau",
-        "measures": [dict(name=measure,
-                          **{gap: _correlation_dict(
-                              correlations[measure][gap]) for gap in GAPS})
-                     for measure in ranked_measures(correlations)],
+        "measures": [
+            dict(
+                name=measure,
+                **{
+                    gap: _correlation_dict(correlations[measure][gap])
+                    for gap in GAPS
+                },
+            )
+            for measure in ranked_measures(correlations)
+        ],
         "models_used": [model.name for model in models.used],
-        "models_left_out": [{"name": left_out.name,
-                             "reason": left_out.reason}
-                            for left_out in models.left_out],
+        "models_left_out": [
+            {"name": left_out.name, "reason": left_out.reason}
+            for left_out in models.left_out
+        ],
     }
 
 
 def _estimate_cell(value, interval):
-    """"+0.123 [+0.050, +0.200]": an estimate and its interval."""
+    """ "+0.123 [+0.050, +0.200]": an estimate and its interval."""
     estimate = markdown_table.format_number(value, signed=True)
-    bounds = markdown_table.format_interval(interval.low, interval.high,
-                                            signed=True)
+    bounds = markdown_table.format_interval(
+        interval.low, interval.high, signed=True
+    )
     return f"{estimate} {bounds}"
 
 
@@ -386,30 +468,47 @@ def tables_markdown(grid, models, correlations):
         header += [f"tau, {gap} [95% CI]", f"granulated tau, {gap} [95% CI]"]
     rows = []
     for rank, measure in enumerate(ranked, start=1):
-        row = [str(rank), measure,
-               str(correlations[measure][RANKING_GAP].num_models)]
+        row = [
+            str(rank),
+            measure,
+            str(correlations[measure][RANKING_GAP].num_models),
+        ]
         for gap in GAPS:
             correlation = correlations[measure][gap]
-            row += [_estimate_cell(correlation.tau.value,
-                                   correlation.tau_interval),
-                    _estimate_cell(correlation.granulated.value,
-                                   correlation.granulated_interval)]
+            row += [
+                _estimate_cell(
+                    correlation.tau.value, correlation.tau_interval
+                ),
+                _estimate_cell(
+                    correlation.granulated.value,
+                    correlation.granulated_interval,
+                ),
+            ]
         rows.append(row)
     parts = [
         f"Models used: {len(models.used)}; left out: "
         f"{len(models.left_out)} (listed in {SUMMARY_FILE}).\n\n",
         f"## Kendall tau with the generalization gap, ranked by granulated "
         f"tau with {RANKING_GAP}\n\n",
-        markdown_table.format_table(header, rows)]
+        markdown_table.format_table(header, rows),
+    ]
     for gap in GAPS:
-        parts += [f"\n## Granulated tau per axis ({gap}: {GAPS[gap]})\n\n",
-                  markdown_table.format_table(
-                      ["measure", *grid.axes],
-                      [[measure] + [markdown_table.format_number(
-                          psi.value, signed=True)
-                          for psi in correlations[measure][gap]
-                          .granulated.per_axis]
-                       for measure in ranked])]
+        parts += [
+            f"\n## Granulated tau per axis ({gap}: {GAPS[gap]})\n\n",
+            markdown_table.format_table(
+                ["measure", *grid.axes],
+                [
+                    [measure]
+                    + [
+                        markdown_table.format_number(psi.value, signed=True)
+                        for psi in correlations[measure][
+                            gap
+                        ].granulated.per_axis
+                    ]
+                    for measure in ranked
+                ],
+            ),
+        ]
     return "".join(parts)
 
 
@@ -427,8 +526,9 @@ def _values_by_seed(models, key_of, xs, seeds, value_of):
     for model in models:
         value = value_of(model)
         if value is not None:
-            values[seeds.index(model.setting[SEED]),
-                   xs.index(key_of(model))] = value
+            values[
+                seeds.index(model.setting[SEED]), xs.index(key_of(model))
+            ] = value
     return values
 
 
@@ -440,48 +540,79 @@ def plot_measures_against_label_noise(models, grid):
     """
     noises = list(grid.axes[LABEL_NOISE])
     other_axes = [axis for axis in grid.axes if axis != LABEL_NOISE]
-    combinations = list(itertools.product(
-        *(grid.axes[axis] for axis in other_axes)))
+    combinations = list(
+        itertools.product(*(grid.axes[axis] for axis in other_axes))
+    )
     colors = plot_utils.group_colors(len(combinations))
-    quantities = [(name, _measure_title(name),
-                   lambda model, name=name: model.measures[name])
-                  for name in MEASURES]
-    quantities += [(gap, f"{gap} ({GAPS[gap]})",
-                    lambda model, gap=gap: model.gaps[gap]) for gap in GAPS]
+    quantities = [
+        (
+            name,
+            _measure_title(name),
+            lambda model, name=name: model.measures[name],
+        )
+        for name in MEASURES
+    ]
+    quantities += [
+        (gap, f"{gap} ({GAPS[gap]})", lambda model, gap=gap: model.gaps[gap])
+        for gap in GAPS
+    ]
     figure, axes_list = study_plots.panel_grid(len(quantities), 4)
     seeds = list(grid.seeds)
-    for axes, (_, title, value_of) in zip(axes_list, quantities,
-                                          strict=True):
+    for axes, (_, title, value_of) in zip(axes_list, quantities, strict=True):
         drawn = []
         for combination, color in zip(combinations, colors, strict=True):
-            members = [model for model in models if all(
-                model.setting[axis] == value
-                for axis, value in zip(other_axes, combination,
-                                       strict=True))]
+            members = [
+                model
+                for model in models
+                if all(
+                    model.setting[axis] == value
+                    for axis, value in zip(
+                        other_axes, combination, strict=True
+                    )
+                )
+            ]
             values = _values_by_seed(
-                members, lambda model: model.setting[LABEL_NOISE], noises,
-                seeds, value_of)
+                members,
+                lambda model: model.setting[LABEL_NOISE],
+                noises,
+                seeds,
+                value_of,
+            )
             if np.all(np.isnan(values)):
                 continue
-            study_plots.draw_mean_and_range(axes, noises, values, color,
-                                            marker="o")
+            study_plots.draw_mean_and_range(
+                axes, noises, values, color, marker="o"
+            )
             drawn.append(values)
         if drawn:
-            study_plots.use_log_scale_if_spanning(axes, np.concatenate(
-                [values.ravel() for values in drawn]))
+            study_plots.use_log_scale_if_spanning(
+                axes, np.concatenate([values.ravel() for values in drawn])
+            )
         axes.set_title(title, fontsize="medium")
         axes.set_xlabel(LABEL_NOISE)
         axes.grid(alpha=0.3, which="both")
-    handles = [lines.Line2D(
-        [], [], color=color, marker="o",
-        label=", ".join(f"{axis}={value}" for axis, value in
-                        zip(other_axes, combination, strict=True)) or "all")
-        for combination, color in zip(combinations, colors, strict=True)]
-    figure.legend(handles=handles, loc="outside lower center",
-                  ncols=min(len(handles), 3))
-    figure.suptitle(f"Complexity measures at the end of training against "
-                    f"label noise: mean over {len(seeds)} seeds, band = "
-                    f"range over seeds ({len(models)} models)")
+    handles = [
+        lines.Line2D(
+            [],
+            [],
+            color=color,
+            marker="o",
+            label=", ".join(
+                f"{axis}={value}"
+                for axis, value in zip(other_axes, combination, strict=True)
+            )
+            or "all",
+        )
+        for combination, color in zip(combinations, colors, strict=True)
+    ]
+    figure.legend(
+        handles=handles, loc="outside lower center", ncols=min(len(handles), 3)
+    )
+    figure.suptitle(
+        f"Complexity measures at the end of training against "
+        f"label noise: mean over {len(seeds)} seeds, band = "
+        f"range over seeds ({len(models)} models)"
+    )
     return figure
 
 
@@ -492,30 +623,54 @@ def plot_measures_against_gap(models, gap, correlations):
     the granulated tau.
     """
     figure, axes_list = study_plots.panel_grid(len(MEASURES), 4)
-    noises = np.array([model.setting[LABEL_NOISE] for model in models],
-                      dtype=float)
+    noises = np.array(
+        [model.setting[LABEL_NOISE] for model in models], dtype=float
+    )
     norm = colors.Normalize(vmin=0.0, vmax=1.0)
     gaps = np.array([model.gaps[gap] for model in models], dtype=float)
     for axes, measure in zip(axes_list, MEASURES, strict=True):
-        values = np.array([np.nan if model.measures[measure] is None
-                           else model.measures[measure] for model in models],
-                          dtype=float)
-        axes.scatter(gaps, values, c=noises, cmap="viridis", norm=norm,
-                     s=14, alpha=study_plots.LINE_ALPHA)
+        values = np.array(
+            [
+                np.nan
+                if model.measures[measure] is None
+                else model.measures[measure]
+                for model in models
+            ],
+            dtype=float,
+        )
+        axes.scatter(
+            gaps,
+            values,
+            c=noises,
+            cmap="viridis",
+            norm=norm,
+            s=14,
+            alpha=study_plots.LINE_ALPHA,
+        )
         study_plots.use_log_scale_if_spanning(axes, values)
         correlation = correlations[measure][gap]
-        tau = markdown_table.format_number(correlation.tau.value, 2,
-                                           signed=True)
+        tau = markdown_table.format_number(
+            correlation.tau.value, 2, signed=True
+        )
         granulated = markdown_table.format_number(
-            correlation.granulated.value, 2, signed=True)
-        axes.set_title(f"{_measure_title(measure)}\ntau {tau}, granulated "
-                       f"{granulated}", fontsize="medium")
+            correlation.granulated.value, 2, signed=True
+        )
+        axes.set_title(
+            f"{_measure_title(measure)}\ntau {tau}, granulated {granulated}",
+            fontsize="medium",
+        )
         axes.set_xlabel(f"{gap} ({GAPS[gap]})")
         axes.grid(alpha=0.3, which="both")
-    figure.colorbar(cm.ScalarMappable(norm=norm, cmap="viridis"),
-                    ax=axes_list, label=LABEL_NOISE, shrink=0.6)
-    figure.suptitle(f"Complexity measures against the {gap}, one point per "
-                    f"model ({len(models)} models)")
+    figure.colorbar(
+        cm.ScalarMappable(norm=norm, cmap="viridis"),
+        ax=axes_list,
+        label=LABEL_NOISE,
+        shrink=0.6,
+    )
+    figure.suptitle(
+        f"Complexity measures against the {gap}, one point per "
+        f"model ({len(models)} models)"
+    )
     return figure
 
 
@@ -536,27 +691,32 @@ def analyse(grid, output_dir, n_resamples, seed, smoke=False):
     Returns:
       The summary dictionary. Figures are drawn only if a model is used.
     """
-    models = collect_models(grid, os.path.join(output_dir,
-                                               RUNS_SUBDIRECTORY))
+    models = collect_models(grid, os.path.join(output_dir, RUNS_SUBDIRECTORY))
     for left_out in models.left_out:
         logging.warning("Left out %s: %s", left_out.name, left_out.reason)
-    correlations = correlate_all(models.used, tuple(grid.axes), n_resamples,
-                                 seed)
-    summary = summary_dict(grid, models, correlations, n_resamples, seed,
-                           smoke)
+    correlations = correlate_all(
+        models.used, tuple(grid.axes), n_resamples, seed
+    )
+    summary = summary_dict(
+        grid, models, correlations, n_resamples, seed, smoke
+    )
     results_io.replace_json_atomically(
-        summary, os.path.join(output_dir, SUMMARY_FILE))
+        summary, os.path.join(output_dir, SUMMARY_FILE)
+    )
     results_io.replace_text_atomically(
         tables_markdown(grid, models, correlations),
-        os.path.join(output_dir, TABLES_FILE))
+        os.path.join(output_dir, TABLES_FILE),
+    )
     if models.used:
         study_plots.save_figure(
             plot_measures_against_label_noise(models.used, grid),
-            os.path.join(output_dir, NOISE_FIGURE_FILE))
+            os.path.join(output_dir, NOISE_FIGURE_FILE),
+        )
         for gap, name in GAP_FIGURE_FILES.items():
             study_plots.save_figure(
                 plot_measures_against_gap(models.used, gap, correlations),
-                os.path.join(output_dir, name))
+                os.path.join(output_dir, name),
+            )
     return summary
 
 
@@ -569,15 +729,25 @@ FLAGS = flags.FLAGS
 def define_flags(flag_values=FLAGS):
     """Defines the flags on `flag_values`; on FLAGS only as a script."""
     study_runs.define_flags(
-        flag_values, DEFAULT_OUTPUT_DIR,
+        flag_values,
+        DEFAULT_OUTPUT_DIR,
         "Run a tiny grid (a few models, a few hundred steps) end to end, to "
-        "try the command.")
+        "try the command.",
+    )
     flags.DEFINE_integer(
-        "bootstrap_resamples", 2000, "Bootstrap resamples of every interval.",
-        lower_bound=100, flag_values=flag_values)
+        "bootstrap_resamples",
+        2000,
+        "Bootstrap resamples of every interval.",
+        lower_bound=100,
+        flag_values=flag_values,
+    )
     flags.DEFINE_integer(
-        "bootstrap_seed", 0, "Seed of the bootstrap.", lower_bound=0,
-        flag_values=flag_values)
+        "bootstrap_seed",
+        0,
+        "Seed of the bootstrap.",
+        lower_bound=0,
+        flag_values=flag_values,
+    )
 
 
 def _fail(message):
@@ -592,18 +762,31 @@ def main(argv):
     grid = SMOKE_GRID if FLAGS.smoke else FULL_GRID
     output_dir = os.path.abspath(FLAGS.output_dir)
     status = study_runs.train_grid_from_flags(
-        grid.points(), os.path.join(output_dir, RUNS_SUBDIRECTORY), FLAGS,
-        "complexity_study.py")
+        grid.points(),
+        os.path.join(output_dir, RUNS_SUBDIRECTORY),
+        FLAGS,
+        "complexity_study.py",
+    )
     if status:
         return status
-    summary = analyse(grid, output_dir, FLAGS.bootstrap_resamples,
-                      FLAGS.bootstrap_seed, FLAGS.smoke)
+    summary = analyse(
+        grid,
+        output_dir,
+        FLAGS.bootstrap_resamples,
+        FLAGS.bootstrap_seed,
+        FLAGS.smoke,
+    )
     if not summary["models_used"]:
-        _fail(f"no run of the grid reached the stop loss in "
-              f"{output_dir}/{RUNS_SUBDIRECTORY}; see {SUMMARY_FILE}.")
-    logging.info("%d models used, %d left out; wrote %s",
-                 len(summary["models_used"]),
-                 len(summary["models_left_out"]), output_dir)
+        _fail(
+            f"no run of the grid reached the stop loss in "
+            f"{output_dir}/{RUNS_SUBDIRECTORY}; see {SUMMARY_FILE}."
+        )
+    logging.info(
+        "%d models used, %d left out; wrote %s",
+        len(summary["models_used"]),
+        len(summary["models_left_out"]),
+        output_dir,
+    )
     return 0
 
 

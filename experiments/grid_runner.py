@@ -77,21 +77,26 @@ def main():
 
     import synthetic_classification
     from experiments import sweep
+
     # Nothing parses a command line here: the flags' defaults are all that
     # is read. The sweep's progress is logged at INFO, as by its own script.
     flags.FLAGS.mark_as_parsed()
     logging.use_absl_handler()
     logging.set_verbosity(logging.INFO)
     try:
-        configs = [complete_config(point, request["output_dir"],
-                                   synthetic_classification)
-                   for point in request["grid_points"]]
+        configs = [
+            complete_config(
+                point, request["output_dir"], synthetic_classification
+            )
+            for point in request["grid_points"]
+        ]
     except ValueError as error:
         sys.exit(f"grid_runner.py: error: {error}")
     if not configs:
         return 0
-    outcome = sweep.run_sweep(configs, request["scheduler_address"],
-                              request["workers"])
+    outcome = sweep.run_sweep(
+        configs, request["scheduler_address"], request["workers"]
+    )
     return SOME_RUNS_FAILED_STATUS if outcome.failures else 0
 
 

@@ -76,52 +76,71 @@ if _REPOSITORY_ROOT not in sys.path:
 import distributed  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-import results_io  # noqa: E402
 import synthetic_classification  # noqa: E402
+from fisher_rao_experiments import results_io
 
 NO_REGULARIZATION = "None"
 OUTPUT_KEYS = results_io.OUTPUT_KEYS
 DIVERGED_SUBDIRECTORY = results_io.DIVERGED_SUBDIRECTORY
 # Training flags the grid sets, and the sweep's flags that list their values.
-SWEPT_FLAGS = {"regularization_norm": "regularization_norms",
-               "fisher_rao_lambda": "fisher_rao_lambdas",
-               "random_seed": "random_seeds"}
+SWEPT_FLAGS = {
+    "regularization_norm": "regularization_norms",
+    "fisher_rao_lambda": "fisher_rao_lambdas",
+    "random_seed": "random_seeds",
+}
 # Training flags with a list flag of their own (also the method's).
 LIST_FLAGS = dict(SWEPT_FLAGS, fisher_rao_method="fisher_rao_methods")
 # The flags a training run takes, as --help of this script shows them.
 flags.adopt_module_key_flags(synthetic_classification)
 
 _NORMS = flags.DEFINE_list(
-    "regularization_norms", [NO_REGULARIZATION, "fr", "fre"],
-    "Comma-separated values of --regularization_norm to sweep.")
+    "regularization_norms",
+    [NO_REGULARIZATION, "fr", "fre"],
+    "Comma-separated values of --regularization_norm to sweep.",
+)
 _LAMBDAS = flags.DEFINE_list(
-    "fisher_rao_lambdas", ["0", "1e-3", "1e-2", "1e-1", "1"],
+    "fisher_rao_lambdas",
+    ["0", "1e-3", "1e-2", "1e-1", "1"],
     "Comma-separated values of --fisher_rao_lambda (finite, >= 0) to sweep "
-    "for the regularized norms.")
+    "for the regularized norms.",
+)
 _SEEDS = flags.DEFINE_list(
-    "random_seeds", ["1", "2", "3", "4", "5"],
-    "Comma-separated values of --random_seed (integers) to sweep.")
+    "random_seeds",
+    ["1", "2", "3", "4", "5"],
+    "Comma-separated values of --random_seed (integers) to sweep.",
+)
 _METHODS = flags.DEFINE_list(
-    "fisher_rao_methods", ["forward"],
+    "fisher_rao_methods",
+    ["forward"],
     "Comma-separated values of --fisher_rao_method to sweep for the "
-    "regularized norms.")
+    "regularized norms.",
+)
 _WORKERS = flags.DEFINE_integer(
-    "workers", os.cpu_count(),
+    "workers",
+    os.cpu_count(),
     "Worker processes of the embedded local cluster (one thread each); "
-    "ignored with --scheduler_address.", lower_bound=1)
+    "ignored with --scheduler_address.",
+    lower_bound=1,
+)
 _SCHEDULER_ADDRESS = flags.DEFINE_string(
-    "scheduler_address", "",
+    "scheduler_address",
+    "",
     "Address of a running Dask scheduler, e.g. tcp://host:8786; empty runs "
-    "an embedded local cluster of --workers processes.")
+    "an embedded local cluster of --workers processes.",
+)
 _GRID = flags.DEFINE_multi_string(
-    "grid", [],
+    "grid",
+    [],
     "FLAG=V1,V2,...: sweep the training flag FLAG over these values "
     "(repeatable; crossed with every other axis), e.g. "
-    "--grid=label_noise=0,0.5,1 --grid=dataset=digits.")
+    "--grid=label_noise=0,0.5,1 --grid=dataset=digits.",
+)
 _PRINT_COMMANDS = flags.DEFINE_bool(
-    "print_commands", False,
+    "print_commands",
+    False,
     "Print the synthetic_classification.py command of every configuration "
-    "still to run, one per line, and exit without running anything.")
+    "still to run, one per line, and exit without running anything.",
+)
 
 
 def _register_list_validator(flag, config_key, convert, kind):
@@ -137,6 +156,7 @@ def _register_list_validator(flag, config_key, convert, kind):
       convert: Turns one list item into the configuration's value.
       kind: What `convert` expects, for the error message ("a number").
     """
+
     def is_valid(items):
         if not items:
             raise flags.ValidationError("is empty; give at least one value.")
@@ -146,18 +166,23 @@ def _register_list_validator(flag, config_key, convert, kind):
                 values.append(convert(item))
             except ValueError:
                 raise flags.ValidationError(
-                    f"{item!r} is not {kind}.") from None
-            config = dict(synthetic_classification.default_config(),
-                          **{config_key: values[-1]})
+                    f"{item!r} is not {kind}."
+                ) from None
+            config = dict(
+                synthetic_classification.default_config(),
+                **{config_key: values[-1]},
+            )
             try:
                 synthetic_classification.validate_config(config)
             except ValueError as error:
                 raise flags.ValidationError(str(error)) from None
-        repeated = sorted({value for value in values
-                           if values.count(value) > 1})
+        repeated = sorted(
+            {value for value in values if values.count(value) > 1}
+        )
         if repeated:
             raise flags.ValidationError(f"lists {repeated} more than once.")
         return True
+
     flags.register_validator(flag, is_valid)
 
 
@@ -185,21 +210,30 @@ def grid_configs(base_config, norms, lambdas, methods, seeds, axes=()):
       `axes`, with lambda 0 and the method of `base_config`.
     """
     configs, fingerprints = [], set()
-    settings = [dict(zip([flag for flag, _ in axes], values, strict=True))
-                for values in itertools.product(*[values
-                                                  for _, values in axes])]
+    settings = [
+        dict(zip([flag for flag, _ in axes], values, strict=True))
+        for values in itertools.product(*[values for _, values in axes])
+    ]
     for seed, norm, setting in itertools.product(seeds, norms, settings):
         if norm == NO_REGULARIZATION:
             regularizers = [(0.0, base_config["fisher_rao_method"])]
         else:
-            regularizers = [(float(fisher_rao_lambda), method)
-                            for fisher_rao_lambda in lambdas
-                            for method in methods]
+            regularizers = [
+                (float(fisher_rao_lambda), method)
+                for fisher_rao_lambda in lambdas
+                for method in methods
+            ]
         for fisher_rao_lambda, method in regularizers:
-            config = synthetic_classification.resolve_config(dict(
-                base_config, regularization_norm=norm,
-                fisher_rao_lambda=fisher_rao_lambda,
-                fisher_rao_method=method, random_seed=int(seed), **setting))
+            config = synthetic_classification.resolve_config(
+                dict(
+                    base_config,
+                    regularization_norm=norm,
+                    fisher_rao_lambda=fisher_rao_lambda,
+                    fisher_rao_method=method,
+                    random_seed=int(seed),
+                    **setting,
+                )
+            )
             fingerprint = synthetic_classification.config_fingerprint(config)
             if fingerprint not in fingerprints:
                 fingerprints.add(fingerprint)
@@ -227,11 +261,17 @@ def parse_grid_axes(items):
         if not separator or not text:
             raise ValueError(f"--grid={item} must be FLAG=V1,V2,...")
         if flag not in synthetic_classification.CONFIG_KEYS or (
-                flag in OUTPUT_KEYS):
-            allowed = [key for key in synthetic_classification.CONFIG_KEYS
-                       if key not in OUTPUT_KEYS]
-            raise ValueError(f"--grid={item}: {flag!r} is not a training "
-                             f"flag; one of {', '.join(allowed)}.")
+            flag in OUTPUT_KEYS
+        ):
+            allowed = [
+                key
+                for key in synthetic_classification.CONFIG_KEYS
+                if key not in OUTPUT_KEYS
+            ]
+            raise ValueError(
+                f"--grid={item}: {flag!r} is not a training "
+                f"flag; one of {', '.join(allowed)}."
+            )
         if flag in [axis for axis, _ in axes]:
             raise ValueError(f"--grid names {flag} more than once.")
         axes.append((flag, _parse_grid_values(flag, text.split(","))))
@@ -244,10 +284,12 @@ def _parse_grid_values(flag, texts):
         try:
             value = flags.FLAGS[flag].parser.parse(text)
         except ValueError as error:
-            raise ValueError(f"--grid={flag}: {text!r} is not allowed: "
-                             f"{error}") from None
-        config = dict(synthetic_classification.default_config(),
-                      **{flag: value})
+            raise ValueError(
+                f"--grid={flag}: {text!r} is not allowed: {error}"
+            ) from None
+        config = dict(
+            synthetic_classification.default_config(), **{flag: value}
+        )
         try:
             synthetic_classification.validate_config(config)
         except ValueError as error:
@@ -270,15 +312,19 @@ def finished_results(output_dir):
         try:
             results = results_io.load_results(path)
         except (OSError, ValueError) as error:
-            logging.warning("Ignoring %s, not a readable results file: %s",
-                            path, error)
+            logging.warning(
+                "Ignoring %s, not a readable results file: %s", path, error
+            )
             continue
         if results_io.is_complete(results):
             finished.append((path, results["hparams"]))
         else:
-            logging.warning("Ignoring %s: it stops at step %s of %s.", path,
-                            results["steps"][-1] if results["steps"] else None,
-                            results["hparams"].get("train_steps"))
+            logging.warning(
+                "Ignoring %s: it stops at step %s of %s.",
+                path,
+                results["steps"][-1] if results["steps"] else None,
+                results["hparams"].get("train_steps"),
+            )
     return finished
 
 
@@ -294,9 +340,13 @@ def pending_configs(configs, output_dir):
       in `output_dir` matches (`results_io.hparams_match`).
     """
     finished = [hparams for _, hparams in finished_results(output_dir)]
-    return [config for config in configs
-            if not any(results_io.hparams_match(config, hparams)
-                       for hparams in finished)]
+    return [
+        config
+        for config in configs
+        if not any(
+            results_io.hparams_match(config, hparams) for hparams in finished
+        )
+    ]
 
 
 def make_run_task(repository_root):
@@ -321,28 +371,37 @@ def make_run_task(repository_root):
       importing anything). The partial results of a diverged run are saved
       under config["output_dir"]/diverged/, out of the resuming scan.
     """
+
     def run_configuration(config):
         if repository_root not in sys.path:
             sys.path.insert(0, repository_root)
         import results_io as io
+
         import synthetic_classification as training
+
         output_dir = config["output_dir"]
-        with io.exclusive_lock(output_dir,
-                               training.config_fingerprint(config)):
+        with io.exclusive_lock(
+            output_dir, training.config_fingerprint(config)
+        ):
             finished = training.find_complete_results(output_dir, config)
             if finished:
                 return finished, False
             try:
                 run = training.run_experiment(config, num_threads=1)
             except training.TrainingDivergedError as error:
-                path = training.save_run(error.run, os.path.join(
-                    output_dir, DIVERGED_SUBDIRECTORY))
-                raise RuntimeError(f"TrainingDivergedError: {error} Partial "
-                                   f"results in {path}") from None
+                path = training.save_run(
+                    error.run, os.path.join(output_dir, DIVERGED_SUBDIRECTORY)
+                )
+                raise RuntimeError(
+                    f"TrainingDivergedError: {error} Partial results in {path}"
+                ) from None
             except Exception as error:  # Reported with the run, whatever.
-                raise RuntimeError(f"{type(error).__name__}: {error}\n"
-                                   f"{traceback.format_exc()}") from None
+                raise RuntimeError(
+                    f"{type(error).__name__}: {error}\n"
+                    f"{traceback.format_exc()}"
+                ) from None
             return training.save_run(run, output_dir), True
+
     return run_configuration
 
 
@@ -372,9 +431,13 @@ def _log_progress(done, total, failed, start_time):
     elapsed = time.monotonic() - start_time
     seconds_left = elapsed / done * (total - done)
     logging.info(
-        "%d/%d runs done, %d failed, %.2f runs/min, about %s left.", done,
-        total, failed, 60.0 * done / max(elapsed, 1e-9),
-        datetime.timedelta(seconds=round(seconds_left)))
+        "%d/%d runs done, %d failed, %.2f runs/min, about %s left.",
+        done,
+        total,
+        failed,
+        60.0 * done / max(elapsed, 1e-9),
+        datetime.timedelta(seconds=round(seconds_left)),
+    )
 
 
 def run_configs(client, configs):
@@ -397,15 +460,20 @@ def run_configs(client, configs):
         finished, with the outcome so far.
     """
     task = make_run_task(_REPOSITORY_ROOT)
-    futures = {client.submit(task, config, pure=False): config
-               for config in configs}
+    futures = {
+        client.submit(task, config, pure=False): config for config in configs
+    }
     outcome = SweepOutcome([], [])
     start_time = time.monotonic()
     try:
         for future in distributed.as_completed(futures):
             _record(future, futures[future], outcome)
-            _log_progress(len(outcome.paths) + len(outcome.failures),
-                          len(configs), len(outcome.failures), start_time)
+            _log_progress(
+                len(outcome.paths) + len(outcome.failures),
+                len(configs),
+                len(outcome.failures),
+                start_time,
+            )
             future.release()
     except KeyboardInterrupt:
         client.cancel(list(futures))
@@ -417,8 +485,10 @@ def _record(future, config, outcome):
     if future.status == "finished":
         path, ran = future.result()
         outcome.paths.append(path)
-        logging.info("Wrote %s" if ran else
-                     "Found %s, finished by a concurrent sweep", path)
+        logging.info(
+            "Wrote %s" if ran else "Found %s, finished by a concurrent sweep",
+            path,
+        )
     else:
         outcome.failures.append(Failure(config, _error_of(future)))
         logging.error("Run failed: %s", outcome.failures[-1].error)
@@ -445,15 +515,20 @@ def dask_client(scheduler_address, workers):
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
     with _sigint_ignored_by_children():
         cluster = distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True,
-            host="127.0.0.1", dashboard_address=None)
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
     with cluster, distributed.Client(cluster) as client:
         try:
             yield client
         finally:
             # A worker slow to exit is killed after a few seconds, routinely.
             python_logging.getLogger("distributed.nanny").setLevel(
-                python_logging.ERROR)
+                python_logging.ERROR
+            )
 
 
 @contextlib.contextmanager
@@ -486,13 +561,18 @@ def sweep_configs_from_flags():
     for key in OUTPUT_KEYS:
         if base_config[key]:
             base_config[key] = os.path.abspath(base_config[key])
-    lists = {flag: flags.FLAGS[plural].value
-             for flag, plural in LIST_FLAGS.items()}
+    lists = {
+        flag: flags.FLAGS[plural].value for flag, plural in LIST_FLAGS.items()
+    }
     lists.update({flag: values for flag, values in axes if flag in lists})
     configs = grid_configs(
-        base_config, lists["regularization_norm"], lists["fisher_rao_lambda"],
-        lists["fisher_rao_method"], lists["random_seed"],
-        [(flag, values) for flag, values in axes if flag not in lists])
+        base_config,
+        lists["regularization_norm"],
+        lists["fisher_rao_lambda"],
+        lists["fisher_rao_method"],
+        lists["random_seed"],
+        [(flag, values) for flag, values in axes if flag not in lists],
+    )
     for config in configs:
         try:
             synthetic_classification.validate_config(config)
@@ -504,23 +584,30 @@ def sweep_configs_from_flags():
 def _check_no_flag_given_twice(axes):
     for flag, plural in SWEPT_FLAGS.items():
         if flags.FLAGS[flag].present:
-            raise app.UsageError(f"--{flag} is set by the grid; give its "
-                                 f"values with --{plural} or --grid.")
+            raise app.UsageError(
+                f"--{flag} is set by the grid; give its "
+                f"values with --{plural} or --grid."
+            )
     for flag, _ in axes:
         if flags.FLAGS[flag].present:
-            raise app.UsageError(f"--{flag} is given and swept by --grid; "
-                                 f"give its values once.")
+            raise app.UsageError(
+                f"--{flag} is given and swept by --grid; give its values once."
+            )
         plural = LIST_FLAGS.get(flag)
         if plural and flags.FLAGS[plural].present:
-            raise app.UsageError(f"--{plural} and --grid={flag}=... both "
-                                 f"give values of {flag}; give them once.")
+            raise app.UsageError(
+                f"--{plural} and --grid={flag}=... both "
+                f"give values of {flag}; give them once."
+            )
 
 
 def _log_failures(failures):
     for failure in failures:
-        logging.error("FAILED %s\n  %s", failure.error,
-                      synthetic_classification.command_for_config(
-                          failure.config))
+        logging.error(
+            "FAILED %s\n  %s",
+            failure.error,
+            synthetic_classification.command_for_config(failure.config),
+        )
 
 
 def check_output_directories(config):
@@ -532,7 +619,8 @@ def check_output_directories(config):
     synthetic_classification.check_output_directories(config)
     results_io.ensure_writable_directory(
         os.path.join(config["output_dir"], DIVERGED_SUBDIRECTORY),
-        "--output_dir's diverged/ subdirectory")
+        "--output_dir's diverged/ subdirectory",
+    )
 
 
 def run_sweep(configs, scheduler_address="", workers=1):
@@ -557,9 +645,13 @@ def run_sweep(configs, scheduler_address="", workers=1):
     check_output_directories(configs[0])
     output_dir = configs[0]["output_dir"]  # The same for every run.
     pending = pending_configs(configs, output_dir)
-    logging.info("%d configurations, %d already finished in %s, %d to run.",
-                 len(configs), len(configs) - len(pending), output_dir,
-                 len(pending))
+    logging.info(
+        "%d configurations, %d already finished in %s, %d to run.",
+        len(configs),
+        len(configs) - len(pending),
+        output_dir,
+        len(pending),
+    )
     if not pending:
         return SweepOutcome([], [])
     with dask_client(scheduler_address, workers) as client:
@@ -571,8 +663,11 @@ def run_sweep(configs, scheduler_address="", workers=1):
             _quiet_dask_logging()
             raise
     _log_failures(outcome.failures)
-    logging.info("Sweep finished: %d runs written, %d failed.",
-                 len(outcome.paths), len(outcome.failures))
+    logging.info(
+        "Sweep finished: %d runs written, %d failed.",
+        len(outcome.paths),
+        len(outcome.failures),
+    )
     return outcome
 
 
@@ -583,8 +678,9 @@ def _quiet_dask_logging():
 
 def count_finished(configs):
     """How many of `configs` have a complete results file."""
-    return len(configs) - len(pending_configs(configs,
-                                              configs[0]["output_dir"]))
+    return len(configs) - len(
+        pending_configs(configs, configs[0]["output_dir"])
+    )
 
 
 def main(argv):
@@ -596,15 +692,16 @@ def main(argv):
             print(synthetic_classification.command_for_config(config))
         return 0
     try:
-        outcome = run_sweep(configs, _SCHEDULER_ADDRESS.value,
-                            _WORKERS.value)
+        outcome = run_sweep(configs, _SCHEDULER_ADDRESS.value, _WORKERS.value)
     except results_io.UnwritableDirectoryError as error:
         sys.exit(f"sweep.py: error: {error}")
     except SweepInterrupted:
         logging.set_verbosity(logging.ERROR)
-        print(f"interrupted: {count_finished(configs)} of {len(configs)} "
-              f"runs finished; run the same command again to resume",
-              file=sys.stderr)
+        print(
+            f"interrupted: {count_finished(configs)} of {len(configs)} "
+            f"runs finished; run the same command again to resume",
+            file=sys.stderr,
+        )
         return 130
     return 1 if outcome.failures else 0
 

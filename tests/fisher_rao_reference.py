@@ -47,7 +47,8 @@ def log_prob_derivative(logits, logits_derivative):
     """D log softmax(z) from z and D z, both [batch, classes]."""
     probabilities = softmax(logits)
     mean_derivative = (probabilities * logits_derivative).sum(
-        axis=-1, keepdims=True)
+        axis=-1, keepdims=True
+    )
     return logits_derivative - mean_derivative
 
 
@@ -63,19 +64,22 @@ def finite_difference_log_prob_derivative(logits_at, perturbation, method):
     Returns:
       The [batch, classes] difference quotient of log softmax(z).
     """
+
     def log_probs(offset):
         return log_softmax(logits_at(offset))
 
     if method == "forward":
         return (log_probs(perturbation) - log_probs(0.0)) / perturbation
     if method == "central":
-        return ((log_probs(perturbation) - log_probs(-perturbation))
-                / (2 * perturbation))
+        return (log_probs(perturbation) - log_probs(-perturbation)) / (
+            2 * perturbation
+        )
     raise ValueError(f"Not a finite-difference method: {method!r}.")
 
 
-def regularizer(kind, logits, logits_derivative, labels=None,
-                probabilities=None):
+def regularizer(
+    kind, logits, logits_derivative, labels=None, probabilities=None
+):
     """The regularizer's value from z and D z.
 
     Args:
@@ -91,18 +95,23 @@ def regularizer(kind, logits, logits_derivative, labels=None,
       The regularizer, a float.
     """
     return regularizer_of_log_prob_derivative(
-        kind, logits, log_prob_derivative(logits, logits_derivative), labels,
-        probabilities)
+        kind,
+        logits,
+        log_prob_derivative(logits, logits_derivative),
+        labels,
+        probabilities,
+    )
 
 
-def regularizer_of_log_prob_derivative(kind, logits, derivative, labels=None,
-                                       probabilities=None):
+def regularizer_of_log_prob_derivative(
+    kind, logits, derivative, labels=None, probabilities=None
+):
     """As `regularizer`, given D log softmax(z) instead of D z."""
     if kind == "empirical":
         return float(np.mean(np.sum(labels * derivative, axis=-1) ** 2))
     if probabilities is None:
         probabilities = softmax(logits)
-    return float(np.mean(np.sum(probabilities * derivative ** 2, axis=-1)))
+    return float(np.mean(np.sum(probabilities * derivative**2, axis=-1)))
 
 
 # Closed-form model: two scalar variables a, b and inputs x_i, three classes,
@@ -117,8 +126,9 @@ def regularizer_of_log_prob_derivative(kind, logits, derivative, labels=None,
 
 
 def trig_logits(a, b, x):
-    return np.stack([np.sin(a) * x, np.cos(b) + a * b * x, a * a - b * x],
-                    axis=-1)
+    return np.stack(
+        [np.sin(a) * x, np.cos(b) + a * b * x, a * a - b * x], axis=-1
+    )
 
 
 def trig_logits_derivative(a, b, x, along_a=True, along_b=True):
@@ -126,20 +136,25 @@ def trig_logits_derivative(a, b, x, along_a=True, along_b=True):
     derivative = np.zeros(np.shape(x) + (3,))
     if along_a:
         derivative += np.stack(
-            [a * np.cos(a) * x, a * b * x, np.full_like(x, 2 * a * a)],
-            axis=-1)
+            [a * np.cos(a) * x, a * b * x, np.full_like(x, 2 * a * a)], axis=-1
+        )
     if along_b:
         derivative += np.stack(
-            [np.zeros_like(x), -b * np.sin(b) + a * b * x, -b * x], axis=-1)
+            [np.zeros_like(x), -b * np.sin(b) + a * b * x, -b * x], axis=-1
+        )
     return derivative
 
 
-def trig_regularizer(kind, a, b, x, labels=None, along_a=True, along_b=True,
-                     probabilities=None):
+def trig_regularizer(
+    kind, a, b, x, labels=None, along_a=True, along_b=True, probabilities=None
+):
     return regularizer(
-        kind, trig_logits(a, b, x),
-        trig_logits_derivative(a, b, x, along_a, along_b), labels,
-        probabilities)
+        kind,
+        trig_logits(a, b, x),
+        trig_logits_derivative(a, b, x, along_a, along_b),
+        labels,
+        probabilities,
+    )
 
 
 def random_mlp(seed, layer_sizes, bias_scale=0.5):
@@ -155,8 +170,7 @@ def random_mlp(seed, layer_sizes, bias_scale=0.5):
     """
     rng = np.random.default_rng(seed)
     params = []
-    for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:],
-                               strict=True):
+    for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:], strict=True):
         kernel = rng.normal(0.0, np.sqrt(2.0 / fan_in), (fan_in, fan_out))
         bias = rng.normal(0.0, bias_scale, fan_out)
         params.append((kernel, bias))
@@ -181,8 +195,9 @@ def mlp_logits_and_derivative(params, inputs, selected=None):
     for layer, ((kernel, bias), (kernel_on, bias_on)) in enumerate(layers):
         pre_activation = hidden @ kernel + bias
         # Product rule on h W + b with W -> W (1 + e kernel_on), etc.
-        pre_tangent = (tangent @ kernel + kernel_on * (hidden @ kernel)
-                       + bias_on * bias)
+        pre_tangent = (
+            tangent @ kernel + kernel_on * (hidden @ kernel) + bias_on * bias
+        )
         if layer == len(params) - 1:
             return pre_activation, pre_tangent
         active = pre_activation > 0
@@ -190,8 +205,9 @@ def mlp_logits_and_derivative(params, inputs, selected=None):
     raise ValueError("params must hold at least one layer.")
 
 
-def mlp_regularizer(kind, params, inputs, labels=None, selected=None,
-                    probabilities=None):
+def mlp_regularizer(
+    kind, params, inputs, labels=None, selected=None, probabilities=None
+):
     logits, derivative = mlp_logits_and_derivative(params, inputs, selected)
     return regularizer(kind, logits, derivative, labels, probabilities)
 
@@ -199,9 +215,12 @@ def mlp_regularizer(kind, params, inputs, labels=None, selected=None,
 def scale_selected(params, offset, selected=None):
     """params with each selected array v replaced by v * (1 + offset)."""
     selected = _all_selected(params) if selected is None else selected
-    return [(kernel * (1 + offset * kernel_on), bias * (1 + offset * bias_on))
-            for (kernel, bias), (kernel_on, bias_on)
-            in zip(params, selected, strict=True)]
+    return [
+        (kernel * (1 + offset * kernel_on), bias * (1 + offset * bias_on))
+        for (kernel, bias), (kernel_on, bias_on) in zip(
+            params, selected, strict=True
+        )
+    ]
 
 
 def mlp_logits(params, inputs):
@@ -215,7 +234,8 @@ def mlp_activation_switches(params, inputs, offset, selected=None):
     hidden_scaled = inputs
     scaled_params = scale_selected(params, offset, selected)
     for (kernel, bias), (kernel_s, bias_s) in zip(
-            params[:-1], scaled_params[:-1], strict=True):
+        params[:-1], scaled_params[:-1], strict=True
+    ):
         pre = hidden @ kernel + bias
         pre_scaled = hidden_scaled @ kernel_s + bias_s
         switches += int(np.sum((pre > 0) != (pre_scaled > 0)))
@@ -268,16 +288,23 @@ def tape_reference(params, inputs, labels, selected=None):
       list of arrays in the order kernel0, bias0, kernel1, ...
     """
     selected = _all_selected(params) if selected is None else selected
-    variables = [tf.Variable(np.asarray(array, np.float64))
-                 for pair in params for array in pair]
+    variables = [
+        tf.Variable(np.asarray(array, np.float64))
+        for pair in params
+        for array in pair
+    ]
     inputs = tf.constant(inputs, tf.float64)
     return function_tape_reference(
-        lambda: _tf_mlp(variables, inputs), variables, labels,
-        [on for pair in selected for on in pair])
+        lambda: _tf_mlp(variables, inputs),
+        variables,
+        labels,
+        [on for pair in selected for on in pair],
+    )
 
 
-def function_tape_reference(logits_function, variables, labels,
-                            variable_selected=None):
+def function_tape_reference(
+    logits_function, variables, labels, variable_selected=None
+):
     """`tape_reference` for any network: a function of tf.Variables.
 
     Args:
@@ -295,8 +322,10 @@ def function_tape_reference(logits_function, variables, labels,
         variable_selected = [True] * len(variables)
     with tf.GradientTape(persistent=True) as outer:
         # theta_S, built under the outer tape: it depends on the variables.
-        directions = [variable * float(on) for variable, on in zip(
-            variables, variable_selected, strict=True)]
+        directions = [
+            variable * float(on)
+            for variable, on in zip(variables, variable_selected, strict=True)
+        ]
         with tf.GradientTape(persistent=True) as inner:
             log_probs = tf.nn.log_softmax(logits_function())
             # Sliced under the inner tape, so each entry has a gradient.
@@ -306,27 +335,51 @@ def function_tape_reference(logits_function, variables, labels,
             row = []
             for entry in row_entries:
                 gradients = inner.gradient(
-                    entry, variables,
-                    unconnected_gradients=tf.UnconnectedGradients.ZERO)
-                row.append(tf.add_n([
-                    tf.reduce_sum(gradient * direction) for gradient, direction
-                    in zip(gradients, directions, strict=True)]))
+                    entry,
+                    variables,
+                    unconnected_gradients=tf.UnconnectedGradients.ZERO,
+                )
+                row.append(
+                    tf.add_n(
+                        [
+                            tf.reduce_sum(gradient * direction)
+                            for gradient, direction in zip(
+                                gradients, directions, strict=True
+                            )
+                        ]
+                    )
+                )
             rows.append(tf.stack(row))
         derivative = tf.stack(rows)
         probabilities = tf.exp(log_probs)
         labels = tf.constant(labels, log_probs.dtype)
         values = {
-            "standard": tf.reduce_mean(tf.reduce_sum(
-                probabilities * derivative ** 2, axis=-1)),
-            "standard_frozen_p": tf.reduce_mean(tf.reduce_sum(
-                tf.stop_gradient(probabilities) * derivative ** 2, axis=-1)),
+            "standard": tf.reduce_mean(
+                tf.reduce_sum(probabilities * derivative**2, axis=-1)
+            ),
+            "standard_frozen_p": tf.reduce_mean(
+                tf.reduce_sum(
+                    tf.stop_gradient(probabilities) * derivative**2, axis=-1
+                )
+            ),
             "empirical": tf.reduce_mean(
-                tf.reduce_sum(labels * derivative, axis=-1) ** 2),
+                tf.reduce_sum(labels * derivative, axis=-1) ** 2
+            ),
         }
-    return {kind: (float(value), [g.numpy() for g in outer.gradient(
-                value, variables,
-                unconnected_gradients=tf.UnconnectedGradients.ZERO)])
-            for kind, value in values.items()}
+    return {
+        kind: (
+            float(value),
+            [
+                g.numpy()
+                for g in outer.gradient(
+                    value,
+                    variables,
+                    unconnected_gradients=tf.UnconnectedGradients.ZERO,
+                )
+            ],
+        )
+        for kind, value in values.items()
+    }
 
 
 def _all_selected(params):

@@ -59,43 +59,62 @@ def measures_of(noise, width, seed):
         "spectral_product": 4.0,  # Constant.
         # Unrelated to the gap, with no ties.
         "path_norm": (2.7 * (13 * noise + 7 * width + 5 * seed)) % 9.1,
-        "margin": -0.1 if (noise, width, seed) == NEGATIVE_MARGIN else
-        0.5 + 0.1 * seed,
+        "margin": -0.1
+        if (noise, width, seed) == NEGATIVE_MARGIN
+        else 0.5 + 0.1 * seed,
     }
 
 
 def gaps_of(noise, width, seed):
     test_accuracy = 0.95 - 0.6 * noise + 0.01 * width / 8 - 0.02 * seed
     test_loss = 0.2 + 2 * noise + 0.05 * seed * width / 8
-    return {"train_accuracy": 1.0, "test_accuracy": test_accuracy,
-            "train_loss": 0.009, "test_loss": test_loss}
+    return {
+        "train_accuracy": 1.0,
+        "test_accuracy": test_accuracy,
+        "train_loss": 0.009,
+        "test_loss": test_loss,
+    }
 
 
 def write_run(directory, point, reached=True, **overrides):
-    noise, width, seed = (point["label_noise"], point["layer_width"],
-                          point["random_seed"])
-    hparams = {key: value for key, value in point.items()
-               if value is not None}
-    values = dict(measures_of(noise, width, seed), **gaps_of(noise, width,
-                                                             seed))
+    noise, width, seed = (
+        point["label_noise"],
+        point["layer_width"],
+        point["random_seed"],
+    )
+    hparams = {key: value for key, value in point.items() if value is not None}
+    values = dict(
+        measures_of(noise, width, seed), **gaps_of(noise, width, seed)
+    )
     values.update(overrides)
     if reached:
         results = study_results.make_results(
-            hparams, steps=(0, 100, 200), stopped_at_step=200,
-            num_parameters=100 * width, **values)
+            hparams,
+            steps=(0, 100, 200),
+            stopped_at_step=200,
+            num_parameters=100 * width,
+            **values,
+        )
     else:
         results = study_results.make_results(
-            hparams, steps=(0, 100, 200, 300), num_parameters=100 * width,
-            **dict(values, train_loss=0.05))
+            hparams,
+            steps=(0, 100, 200, 300),
+            num_parameters=100 * width,
+            **dict(values, train_loss=0.05),
+        )
     return study_results.write_results(
-        directory, study_results.stem_of(point), results)
+        directory, study_results.stem_of(point), results
+    )
 
 
 def point_of(key):
     """The grid point of (label noise, width, seed)."""
-    (point,) = [point for point in GRID.points()
-                if (point["label_noise"], point["layer_width"],
-                    point["random_seed"]) == key]
+    (point,) = [
+        point
+        for point in GRID.points()
+        if (point["label_noise"], point["layer_width"], point["random_seed"])
+        == key
+    ]
     return point
 
 
@@ -105,17 +124,25 @@ def file_name(key):
 
 def write_grid(runs_dir, grid=GRID, skip=()):
     for point in grid.points():
-        key = (point["label_noise"], point["layer_width"],
-               point["random_seed"])
+        key = (
+            point["label_noise"],
+            point["layer_width"],
+            point["random_seed"],
+        )
         if key not in skip:
             write_run(runs_dir, point, reached=key != NOT_REACHED)
 
 
 def run_script(*args):
     environment = dict(os.environ, MPLBACKEND="Agg")
-    return subprocess.run([sys.executable, SCRIPT, *args], cwd=REPO_ROOT,
-                          env=environment, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, SCRIPT, *args],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -123,17 +150,23 @@ def analysed(tmp_path_factory):
     """The command line's analysis of the hand-made runs, and its folder."""
     output_dir = tmp_path_factory.mktemp("complexity")
     write_grid(output_dir / "runs")
-    completed = run_script("--smoke", "--analysis_only",
-                           f"--output_dir={output_dir}",
-                           "--bootstrap_resamples=200")
+    completed = run_script(
+        "--smoke",
+        "--analysis_only",
+        f"--output_dir={output_dir}",
+        "--bootstrap_resamples=200",
+    )
     assert completed.returncode == 0, completed.stderr
     summary = study_results.read_strict_json(output_dir / "summary.json")
     return summary, output_dir
 
 
 def used_keys(exclude=()):
-    return [key for key in itertools.product(NOISES, WIDTHS, SEEDS)
-            if key != NOT_REACHED and key not in exclude]
+    return [
+        key
+        for key in itertools.product(NOISES, WIDTHS, SEEDS)
+        if key != NOT_REACHED and key not in exclude
+    ]
 
 
 def expected_pairs(measure, gap, exclude=()):
@@ -142,30 +175,40 @@ def expected_pairs(measure, gap, exclude=()):
     for key in used_keys(exclude):
         values = measures_of(*key)
         raw = values[measure.split("/")[0]]
-        measures.append(raw / values["margin"] ** 2 if "/" in measure
-                        else raw)
+        measures.append(raw / values["margin"] ** 2 if "/" in measure else raw)
         final = gaps_of(*key)
-        gaps.append(final["train_accuracy"] - final["test_accuracy"]
-                    if gap == "accuracy_gap"
-                    else final["test_loss"] - final["train_loss"])
+        gaps.append(
+            final["train_accuracy"] - final["test_accuracy"]
+            if gap == "accuracy_gap"
+            else final["test_loss"] - final["train_loss"]
+        )
     return np.array(measures), np.array(gaps)
 
 
 def direct_granulated(measure, gap, exclude=()):
     """Granulated tau by loops over the grid, with scipy's kendalltau."""
     keys = used_keys(exclude)
-    values = dict(zip(keys, zip(*expected_pairs(measure, gap, exclude),
-                                strict=True), strict=True))
+    values = dict(
+        zip(
+            keys,
+            zip(*expected_pairs(measure, gap, exclude), strict=True),
+            strict=True,
+        )
+    )
     per_axis = []
     for axis in range(2):
         taus = []
         for other, seed in itertools.product((WIDTHS, NOISES)[axis], SEEDS):
-            group = [key for key in keys if key[1 - axis] == other
-                     and key[2] == seed]
+            group = [
+                key
+                for key in keys
+                if key[1 - axis] == other and key[2] == seed
+            ]
             if len(group) >= 2:
                 tau = scipy.stats.kendalltau(
                     [values[key][0] for key in group],
-                    [values[key][1] for key in group]).statistic
+                    [values[key][1] for key in group],
+                ).statistic
                 if not np.isnan(tau):
                     taus.append(tau)
         per_axis.append(np.mean(taus) if taus else None)
@@ -180,31 +223,39 @@ def assert_same_or_none(value, expected):
 
 
 def measure_entry(summary, name):
-    (entry,) = [entry for entry in summary["measures"]
-                if entry["name"] == name]
+    (entry,) = [
+        entry for entry in summary["measures"] if entry["name"] == name
+    ]
     return entry
 
 
 class TestAnalysis:
-
     @pytest.mark.parametrize("gap", ["accuracy_gap", "loss_gap"])
-    @pytest.mark.parametrize("measure", [
-        "fisher_rao_norm", "empirical_fisher_rao_norm", "path_norm",
-        "path_norm/margin^2", "fisher_rao_norm/margin^2"])
-    def test_taus_match_scipy_on_the_used_models(self, analysed, measure,
-                                                 gap):
+    @pytest.mark.parametrize(
+        "measure",
+        [
+            "fisher_rao_norm",
+            "empirical_fisher_rao_norm",
+            "path_norm",
+            "path_norm/margin^2",
+            "fisher_rao_norm/margin^2",
+        ],
+    )
+    def test_taus_match_scipy_on_the_used_models(self, analysed, measure, gap):
         summary, _ = analysed
         exclude = (NEGATIVE_MARGIN,) if "/" in measure else ()
         values, gaps = expected_pairs(measure, gap, exclude)
         entry = measure_entry(summary, measure)[gap]
         assert entry["num_models"] == len(values)
         assert entry["tau"] == pytest.approx(
-            scipy.stats.kendalltau(values, gaps).statistic)
+            scipy.stats.kendalltau(values, gaps).statistic
+        )
         psis = direct_granulated(measure, gap, exclude)
         for axis, psi in zip(AXES, psis, strict=True):
             assert_same_or_none(entry["per_axis"][axis]["tau"], psi)
-        assert_same_or_none(entry["granulated_tau"],
-                            None if None in psis else np.mean(psis))
+        assert_same_or_none(
+            entry["granulated_tau"], None if None in psis else np.mean(psis)
+        )
         interval = entry["tau_interval"]
         assert interval["low"] <= entry["tau"] <= interval["high"]
 
@@ -216,29 +267,35 @@ class TestAnalysis:
         assert entry["tau_interval"]["low"] is None
 
     def test_measure_constant_along_an_axis_has_no_granulated_tau(
-            self, analysed):
+        self, analysed
+    ):
         summary, _ = analysed
         for measure in ("l2_norm", "num_parameters"):
             entry = measure_entry(summary, measure)["accuracy_gap"]
             values, gaps = expected_pairs("l2_norm", "accuracy_gap")
             assert entry["tau"] == pytest.approx(
-                scipy.stats.kendalltau(values, gaps).statistic)
+                scipy.stats.kendalltau(values, gaps).statistic
+            )
             assert entry["per_axis"]["label_noise"]["tau"] is None
             assert entry["granulated_tau"] is None
             assert "label_noise" in entry["granulated_tau_reason"]
 
     def test_model_that_missed_the_stop_loss_is_listed_and_excluded(
-            self, analysed):
+        self, analysed
+    ):
         summary, _ = analysed
         (left_out,) = summary["models_left_out"]
         assert left_out["name"] == file_name(NOT_REACHED)
-        assert (f"did not reach the training loss "
-                f"{GRID.fixed['stop_train_loss']}" in left_out["reason"])
+        assert (
+            f"did not reach the training loss "
+            f"{GRID.fixed['stop_train_loss']}" in left_out["reason"]
+        )
         assert left_out["name"] not in summary["models_used"]
         assert len(summary["models_used"]) == len(used_keys())
 
     def test_null_measure_leaves_the_model_out_of_that_measure_only(
-            self, tmp_path):
+        self, tmp_path
+    ):
         write_grid(tmp_path)
         key = (NOISES[0], WIDTHS[0], SEEDS[0])
         for name in os.listdir(tmp_path):
@@ -246,14 +303,16 @@ class TestAnalysis:
                 os.remove(tmp_path / name)
         write_run(tmp_path, point_of(key), spectral_product=None)
         models = complexity_study.collect_models(GRID, str(tmp_path))
-        (model,) = [model for model in models.used
-                    if model.name == file_name(key)]
+        (model,) = [
+            model for model in models.used if model.name == file_name(key)
+        ]
         assert model.measures["spectral_product"] is None
         assert model.measures["spectral_product/margin^2"] is None
         assert model.measures["l2_norm"] == measures_of(*key)["l2_norm"]
 
     def test_negative_margin_leaves_only_normalized_measures_out(
-            self, analysed):
+        self, analysed
+    ):
         summary, _ = analysed
         normalized = measure_entry(summary, "l2_norm/margin^2")
         raw = measure_entry(summary, "l2_norm")
@@ -264,42 +323,61 @@ class TestAnalysis:
 
     def test_measures_are_ranked_by_granulated_tau(self, analysed):
         summary, _ = analysed
-        scores = [entry["accuracy_gap"]["granulated_tau"]
-                  for entry in summary["measures"]]
+        scores = [
+            entry["accuracy_gap"]["granulated_tau"]
+            for entry in summary["measures"]
+        ]
         defined = [score for score in scores if score is not None]
-        assert scores[:len(defined)] == defined  # Undefined ones last.
+        assert scores[: len(defined)] == defined  # Undefined ones last.
         assert defined == sorted(defined, reverse=True)
-        assert ({entry["name"] for entry in summary["measures"]}
-                == set(complexity_study.MEASURES))
+        assert {entry["name"] for entry in summary["measures"]} == set(
+            complexity_study.MEASURES
+        )
 
     def test_summary_has_the_documented_keys(self, analysed):
         summary, _ = analysed
-        assert {"measures", "models_used", "models_left_out", "gaps",
-                "statistics", "grid"} <= set(summary)
+        assert {
+            "measures",
+            "models_used",
+            "models_left_out",
+            "gaps",
+            "statistics",
+            "grid",
+        } <= set(summary)
         for entry in summary["measures"]:
             for gap in complexity_study.GAPS:
-                assert {"tau", "tau_interval", "granulated_tau",
-                        "granulated_tau_interval", "per_axis",
-                        "num_models"} <= set(entry[gap])
+                assert {
+                    "tau",
+                    "tau_interval",
+                    "granulated_tau",
+                    "granulated_tau_interval",
+                    "per_axis",
+                    "num_models",
+                } <= set(entry[gap])
         assert summary["smoke"] is True
         assert summary["grid"]["num_networks"] == len(GRID.points())
 
     def test_tables_and_figures_are_written(self, analysed):
         summary, output_dir = analysed
         tables = (output_dir / "tables.md").read_text()
-        ranked_rows = [line for line in tables.splitlines()
-                       if line.startswith("| 1 |")]
-        assert ranked_rows and summary["measures"][0]["name"] in (
-            ranked_rows[0])
+        ranked_rows = [
+            line for line in tables.splitlines() if line.startswith("| 1 |")
+        ]
+        assert (
+            ranked_rows and summary["measures"][0]["name"] in (ranked_rows[0])
+        )
         for name in complexity_study.MEASURES:
             assert f"| {name} |" in tables
-        for name in ("measures_vs_label_noise.png",
-                     "measures_vs_accuracy_gap.png",
-                     "measures_vs_loss_gap.png"):
+        for name in (
+            "measures_vs_label_noise.png",
+            "measures_vs_accuracy_gap.png",
+            "measures_vs_loss_gap.png",
+        ):
             pixels = matplotlib.image.imread(output_dir / name)
             assert pixels.shape[0] > 300 and pixels.var() > 0
-        assert not [name for name in os.listdir(output_dir)
-                    if name.startswith(".")]
+        assert not [
+            name for name in os.listdir(output_dir) if name.startswith(".")
+        ]
 
 
 def test_missing_and_diverged_points_are_listed(tmp_path):
@@ -308,61 +386,83 @@ def test_missing_and_diverged_points_are_listed(tmp_path):
     diverged = (NOISES[-1], WIDTHS[-1], SEEDS[-1])
     write_grid(runs_dir, skip=(missing, diverged))
     study_results.write_results(
-        runs_dir / "diverged", "diverged-run", study_results.make_results(
+        runs_dir / "diverged",
+        "diverged-run",
+        study_results.make_results(
             dict(point_of(diverged), train_size=1000),
-            train_loss=[0.5, None, None, None]))
+            train_loss=[0.5, None, None, None],
+        ),
+    )
     models = complexity_study.collect_models(GRID, str(runs_dir))
-    reasons = {left_out.name: left_out.reason
-               for left_out in models.left_out}
+    reasons = {left_out.name: left_out.reason for left_out in models.left_out}
     assert reasons["diverged/diverged-run.json"] == "diverged"
-    assert reasons[f"label_noise={missing[0]}, layer_width={missing[1]}, "
-                   f"random_seed={missing[2]}"] == "no complete results file"
+    assert (
+        reasons[
+            f"label_noise={missing[0]}, layer_width={missing[1]}, "
+            f"random_seed={missing[2]}"
+        ]
+        == "no complete results file"
+    )
     assert reasons[file_name(NOT_REACHED)].startswith("did not reach")
     assert len(models.left_out) == 3
     assert len(models.used) == len(GRID.points()) - 3
 
 
 class TestCommandLine:
-
     def test_smoke_study_runs_end_to_end_and_a_second_call_only_analyses(
-            self, tmp_path):
-        completed = run_script("--smoke", "--workers=2",
-                               f"--output_dir={tmp_path}")
+        self, tmp_path
+    ):
+        completed = run_script(
+            "--smoke", "--workers=2", f"--output_dir={tmp_path}"
+        )
         assert completed.returncode == 0, completed.stderr
         runs = sorted(os.listdir(tmp_path / "runs"))
         results_files = [name for name in runs if name.endswith(".json")]
         assert len(results_files) == len(GRID.points())
         summary = study_results.read_strict_json(tmp_path / "summary.json")
-        assert (len(summary["models_used"]) + len(summary["models_left_out"])
-                == len(GRID.points()))
+        assert len(summary["models_used"]) + len(
+            summary["models_left_out"]
+        ) == len(GRID.points())
         assert summary["models_used"]
         names = {entry["name"] for entry in summary["measures"]}
-        assert {"fisher_rao_norm", "fisher_rao_norm/margin^2",
-                "num_parameters"} <= names
+        assert {
+            "fisher_rao_norm",
+            "fisher_rao_norm/margin^2",
+            "num_parameters",
+        } <= names
         for name in ("tables.md", "measures_vs_label_noise.png"):
             assert (tmp_path / name).stat().st_size > 0
         (tmp_path / "summary.json").unlink()
-        again = run_script("--smoke", "--workers=2",
-                           f"--output_dir={tmp_path}")
+        again = run_script(
+            "--smoke", "--workers=2", f"--output_dir={tmp_path}"
+        )
         assert again.returncode == 0, again.stderr
         assert sorted(os.listdir(tmp_path / "runs")) == runs  # No new run.
-        assert study_results.read_strict_json(
-            tmp_path / "summary.json")["models_used"] == summary[
-                "models_used"]
+        assert (
+            study_results.read_strict_json(tmp_path / "summary.json")[
+                "models_used"
+            ]
+            == summary["models_used"]
+        )
 
     def test_no_runs_is_one_line_and_status_1(self, tmp_path):
-        completed = run_script("--smoke", "--analysis_only",
-                               f"--output_dir={tmp_path}")
+        completed = run_script(
+            "--smoke", "--analysis_only", f"--output_dir={tmp_path}"
+        )
         assert completed.returncode == 1
         assert "Traceback" not in completed.stderr
-        assert completed.stderr.strip().splitlines()[-1].startswith(
-            "complexity_study.py: error: no run of the grid")
+        assert (
+            completed.stderr.strip()
+            .splitlines()[-1]
+            .startswith("complexity_study.py: error: no run of the grid")
+        )
         # The summary still lists what is missing.
         summary = study_results.read_strict_json(tmp_path / "summary.json")
         assert len(summary["models_left_out"]) == len(GRID.points())
 
-    @pytest.mark.parametrize("flag", ["--bootstrap_resamples=5",
-                                      "--workers=0", "--output_dir="])
+    @pytest.mark.parametrize(
+        "flag", ["--bootstrap_resamples=5", "--workers=0", "--output_dir="]
+    )
     def test_bad_flags_are_refused(self, flag):
         flag_values = flags.FlagValues()
         complexity_study.define_flags(flag_values)

@@ -30,8 +30,8 @@ import tensorflow as tf
 from scipy import stats
 from sklearn import datasets as sklearn_datasets
 
-import results_io
 import synthetic_classification as sc
+from fisher_rao_experiments import results_io
 
 # Tolerance of counts, in binomial standard deviations (plus one count): the
 # data are seeded, so a bound met once is met always; 5 sigma makes a
@@ -64,8 +64,7 @@ def sklearn_digits():
     """
     bunch = sklearn_datasets.load_digits()
     features = (bunch.data / 16.0).astype(np.float32)
-    index = {row.tobytes(): position
-             for position, row in enumerate(features)}
+    index = {row.tobytes(): position for position, row in enumerate(features)}
     assert len(index) == len(features)
     return features, bunch.target, index
 
@@ -73,8 +72,9 @@ def sklearn_digits():
 def digits_rows(inputs):
     """The scikit-learn row of every row of `inputs` (an image of it)."""
     _, _, index = sklearn_digits()
-    return np.array([index[row.astype(np.float32).tobytes()]
-                     for row in inputs])
+    return np.array(
+        [index[row.astype(np.float32).tobytes()] for row in inputs]
+    )
 
 
 def binomial_bound(count, probability):
@@ -82,7 +82,6 @@ def binomial_bound(count, probability):
 
 
 class DigitsTest(tf.test.TestCase):
-
     def assert_rows_are_digits(self, inputs, labels):
         """Every row is a distinct digit of sklearn's, /16, with its label."""
         features, targets, _ = sklearn_digits()
@@ -98,8 +97,9 @@ class DigitsTest(tf.test.TestCase):
 
     def test_default_sizes_give_the_documented_shapes_of_sklearn_rows(self):
         config = config_for(dataset="digits")
-        self.assertEqual((config["input_dimension"], config["num_classes"]),
-                         (64, 10))
+        self.assertEqual(
+            (config["input_dimension"], config["num_classes"]), (64, 10)
+        )
         inputs, labels = data_of(config)
         total = config["train_size"] + config["test_size"]
         self.assertLessEqual(total, 1797)
@@ -108,9 +108,14 @@ class DigitsTest(tf.test.TestCase):
         self.assert_rows_are_digits(inputs, labels)
 
     def test_given_sizes_use_every_example_once(self):
-        inputs, labels = data_of(config_for(
-            dataset="digits", train_size=1500, validation_size=300,
-            test_size=297))
+        inputs, labels = data_of(
+            config_for(
+                dataset="digits",
+                train_size=1500,
+                validation_size=300,
+                test_size=297,
+            )
+        )
         self.assertEqual(inputs.shape, (1797, 64))
         rows = self.assert_rows_are_digits(inputs, labels)
         self.assertAllEqual(np.sort(rows), np.arange(1797))
@@ -118,20 +123,31 @@ class DigitsTest(tf.test.TestCase):
     def test_validation_is_taken_out_of_the_training_rows(self):
         # The rows stay train, validation, test: a validation split moves the
         # boundary inside the training rows, it draws no other examples.
-        without = data_of(config_for(dataset="digits", train_size=400,
-                                     test_size=200))
-        with_validation = data_of(config_for(
-            dataset="digits", train_size=400, validation_size=100,
-            test_size=200))
+        without = data_of(
+            config_for(dataset="digits", train_size=400, test_size=200)
+        )
+        with_validation = data_of(
+            config_for(
+                dataset="digits",
+                train_size=400,
+                validation_size=100,
+                test_size=200,
+            )
+        )
         self.assertEqual(with_validation[0].shape, (600, 64))
         for array, other in zip(without, with_validation, strict=True):
             self.assertAllEqual(array, other)
 
     def test_split_is_seeded(self):
         def rows(seed):
-            inputs, labels = data_of(config_for(
-                dataset="digits", train_size=300, test_size=100,
-                random_seed=seed))
+            inputs, labels = data_of(
+                config_for(
+                    dataset="digits",
+                    train_size=300,
+                    test_size=100,
+                    random_seed=seed,
+                )
+            )
             return self.assert_rows_are_digits(inputs, labels)
 
         first, again, other = rows(3), rows(3), rows(4)
@@ -144,54 +160,75 @@ class DigitsTest(tf.test.TestCase):
         _, targets, _ = sklearn_digits()
         overall = np.bincount(targets, minlength=10) / len(targets)
         for seed in (1, 2, 3):
-            config = config_for(dataset="digits", random_seed=seed,
-                                validation_size=100)
+            config = config_for(
+                dataset="digits", random_seed=seed, validation_size=100
+            )
             _, labels = data_of(config)
             training_rows = config["train_size"] - config["validation_size"]
-            for split, block in (("train", labels[:training_rows]),
-                                 ("test", labels[config["train_size"]:])):
+            for split, block in (
+                ("train", labels[:training_rows]),
+                ("test", labels[config["train_size"] :]),
+            ):
                 counts = block.sum(axis=0)
                 for digit in range(10):
                     self.assertLessEqual(
                         abs(counts[digit] - len(block) * overall[digit]),
                         binomial_bound(len(block), overall[digit]),
-                        f"seed {seed}, {split}, digit {digit}")
+                        f"seed {seed}, {split}, digit {digit}",
+                    )
 
 
 def reference_synthetic(seed, num_examples, input_dimension, num_classes):
     """The synthetic data of the code before datasets.py, in a new graph."""
     with tf.Graph().as_default():
-        inputs = tf.random.stateless_normal([num_examples, input_dimension],
-                                            seed=[seed, 0])
-        teacher = tf.random.stateless_normal([input_dimension, num_classes],
-                                             seed=[seed, 1])
+        inputs = tf.random.stateless_normal(
+            [num_examples, input_dimension], seed=[seed, 0]
+        )
+        teacher = tf.random.stateless_normal(
+            [input_dimension, num_classes], seed=[seed, 1]
+        )
         classes = tf.random.stateless_categorical(
-            tf.matmul(inputs, teacher), 1, seed=[seed, 2])[:, 0]
+            tf.matmul(inputs, teacher), 1, seed=[seed, 2]
+        )[:, 0]
         with tf.compat.v1.Session() as session:
             inputs, classes = session.run([inputs, classes])
     return inputs, np.eye(num_classes)[classes]
 
 
 class SyntheticTest(tf.test.TestCase):
-
     def test_default_data_are_unchanged(self):
         config = config_for()
         self.assertEqual(config["dataset"], "synthetic")
         self.assertEqual(
-            [config[key] for key in ("train_size", "test_size",
-                                     "input_dimension", "num_classes",
-                                     "validation_size", "label_noise")],
-            [5000, 1000, 10, 2, 0, 0])
+            [
+                config[key]
+                for key in (
+                    "train_size",
+                    "test_size",
+                    "input_dimension",
+                    "num_classes",
+                    "validation_size",
+                    "label_noise",
+                )
+            ],
+            [5000, 1000, 10, 2, 0, 0],
+        )
         inputs, labels = data_of(config)
         expected_inputs, expected_labels = reference_synthetic(
-            config["random_seed"], 6000, 10, 2)
+            config["random_seed"], 6000, 10, 2
+        )
         self.assertAllEqual(inputs, expected_inputs)
         self.assertAllEqual(labels, expected_labels)
 
     def test_other_sizes_and_a_validation_split_are_unchanged_too(self):
-        config = config_for(random_seed=11, train_size=300, test_size=50,
-                            validation_size=70, input_dimension=4,
-                            num_classes=3)
+        config = config_for(
+            random_seed=11,
+            train_size=300,
+            test_size=50,
+            validation_size=70,
+            input_dimension=4,
+            num_classes=3,
+        )
         inputs, labels = data_of(config)
         expected_inputs, expected_labels = reference_synthetic(11, 350, 4, 3)
         self.assertAllEqual(inputs, expected_inputs)
@@ -199,7 +236,6 @@ class SyntheticTest(tf.test.TestCase):
 
 
 class LabelNoiseTest(tf.test.TestCase):
-
     def noisy_and_clean(self, **overrides):
         """(config, noisy data, clean data) of one configuration."""
         config = config_for(**overrides)
@@ -209,7 +245,8 @@ class LabelNoiseTest(tf.test.TestCase):
 
     def assert_noise_law(self, q, **overrides):
         config, (inputs, labels), (clean_inputs, clean_labels) = (
-            self.noisy_and_clean(label_noise=q, **overrides))
+            self.noisy_and_clean(label_noise=q, **overrides)
+        )
         num_classes = config["num_classes"]
         training_rows = config["train_size"] - config["validation_size"]
         self.assertAllEqual(inputs, clean_inputs)
@@ -217,33 +254,52 @@ class LabelNoiseTest(tf.test.TestCase):
         self.assertAllEqual(np.unique(labels), [0.0, 1.0])
         self.assertAllEqual(labels.sum(axis=1), np.ones(len(labels)))
         # Validation and test labels untouched.
-        self.assertAllEqual(labels[training_rows:],
-                            clean_labels[training_rows:])
+        self.assertAllEqual(
+            labels[training_rows:], clean_labels[training_rows:]
+        )
         # About q (K - 1) / K of the training labels changed.
-        changed = np.sum(np.any(labels[:training_rows]
-                                != clean_labels[:training_rows], axis=1))
+        changed = np.sum(
+            np.any(
+                labels[:training_rows] != clean_labels[:training_rows], axis=1
+            )
+        )
         probability = q * (num_classes - 1) / num_classes
         self.assertLessEqual(
             abs(changed - training_rows * probability),
             binomial_bound(training_rows, probability),
-            f"q={q}: {changed} of {training_rows} changed")
+            f"q={q}: {changed} of {training_rows} changed",
+        )
         return labels[:training_rows], clean_labels[:training_rows]
 
     def test_about_q_of_the_synthetic_training_labels_change(self):
         for q in (0.1, 0.5, 1.0):
-            self.assert_noise_law(q, train_size=4000, validation_size=500,
-                                  test_size=500, input_dimension=3,
-                                  num_classes=4)
+            self.assert_noise_law(
+                q,
+                train_size=4000,
+                validation_size=500,
+                test_size=500,
+                input_dimension=3,
+                num_classes=4,
+            )
 
     def test_about_q_of_the_digits_training_labels_change(self):
         for q in (0.2, 1.0):
-            self.assert_noise_law(q, dataset="digits", train_size=1200,
-                                  validation_size=200, test_size=597)
+            self.assert_noise_law(
+                q,
+                dataset="digits",
+                train_size=1200,
+                validation_size=200,
+                test_size=597,
+            )
 
     def test_changed_labels_go_uniformly_to_the_other_classes(self):
         noisy, clean = self.assert_noise_law(
-            0.5, dataset="digits", train_size=1500, validation_size=100,
-            test_size=297)
+            0.5,
+            dataset="digits",
+            train_size=1500,
+            validation_size=100,
+            test_size=297,
+        )
         noisy, clean = noisy.argmax(axis=1), clean.argmax(axis=1)
         changed = noisy != clean
         # Given a change from class c, the new class is uniform on the 9
@@ -255,12 +311,15 @@ class LabelNoiseTest(tf.test.TestCase):
 
     def test_fully_random_labels_are_uniform_and_independent_of_clean(self):
         noisy, clean = self.assert_noise_law(
-            1.0, dataset="digits", train_size=1500, test_size=297)
+            1.0, dataset="digits", train_size=1500, test_size=297
+        )
         noisy, clean = noisy.argmax(axis=1), clean.argmax(axis=1)
         counts = np.bincount(noisy, minlength=10)
         for digit in range(10):
-            self.assertLessEqual(abs(counts[digit] - len(noisy) / 10),
-                                 binomial_bound(len(noisy), 0.1))
+            self.assertLessEqual(
+                abs(counts[digit] - len(noisy) / 10),
+                binomial_bound(len(noisy), 0.1),
+            )
         table = np.zeros((10, 10))
         np.add.at(table, (clean, noisy), 1)
         self.assertGreater(stats.chi2_contingency(table).pvalue, 1e-4)
@@ -269,22 +328,26 @@ class LabelNoiseTest(tf.test.TestCase):
             members = clean == digit
             self.assertLessEqual(
                 abs(np.sum(noisy[members] == digit) - members.sum() / 10),
-                binomial_bound(members.sum(), 0.1))
+                binomial_bound(members.sum(), 0.1),
+            )
 
     def test_zero_noise_is_the_clean_data(self):
-        config = config_for(dataset="digits", train_size=500,
-                            validation_size=50, test_size=100)
+        config = config_for(
+            dataset="digits", train_size=500, validation_size=50, test_size=100
+        )
         inputs, labels = data_of(config)
         features, targets, _ = sklearn_digits()
         rows = digits_rows(inputs)
         self.assertAllEqual(labels, np.eye(10)[targets[rows]])
         config = config_for(train_size=200, test_size=40, validation_size=20)
-        self.assertAllEqual(data_of(config)[1],
-                            reference_synthetic(1, 240, 10, 2)[1])
+        self.assertAllEqual(
+            data_of(config)[1], reference_synthetic(1, 240, 10, 2)[1]
+        )
 
     def test_noise_is_seeded(self):
-        overrides = dict(label_noise=0.5, train_size=2000, test_size=100,
-                         num_classes=5)
+        overrides = dict(
+            label_noise=0.5, train_size=2000, test_size=100, num_classes=5
+        )
         first = data_of(config_for(random_seed=5, **overrides))[1]
         again = data_of(config_for(random_seed=5, **overrides))[1]
         self.assertAllEqual(first, again)
@@ -311,8 +374,10 @@ def numpy_logits(params, inputs):
 def cross_entropy_and_accuracy(logits, labels):
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    return (float(np.mean(-np.sum(labels * log_probs, axis=1))),
-            float(np.mean(logits.argmax(axis=1) == labels.argmax(axis=1))))
+    return (
+        float(np.mean(-np.sum(labels * log_probs, axis=1))),
+        float(np.mean(logits.argmax(axis=1) == labels.argmax(axis=1))),
+    )
 
 
 class RebuildRunDataTest(tf.test.TestCase):
@@ -325,37 +390,64 @@ class RebuildRunDataTest(tf.test.TestCase):
         self.addCleanup(shutil.rmtree, output_dir)
         config = sc.default_config()
         config.update(
-            train_size=120, validation_size=30, test_size=40, label_noise=0.5,
-            num_classes=3, input_dimension=4, num_hidden_layers=0,
-            layer_width=5, regularization_norm="None", train_steps=60,
-            eval_steps=60, batch_size=16, learning_rate=0.1, random_seed=3,
-            output_dir=output_dir)
+            train_size=120,
+            validation_size=30,
+            test_size=40,
+            label_noise=0.5,
+            num_classes=3,
+            input_dimension=4,
+            num_hidden_layers=0,
+            layer_width=5,
+            regularization_norm="None",
+            train_steps=60,
+            eval_steps=60,
+            batch_size=16,
+            learning_rate=0.1,
+            random_seed=3,
+            output_dir=output_dir,
+        )
         run = sc.run_experiment(config, num_threads=1)
         results = results_io.load_results(sc.save_run(run, output_dir))
         reader = tf.train.load_checkpoint(results["checkpoint"])
-        params = [(reader.get_tensor(f"model/dense_{layer}/kernel"),
-                   reader.get_tensor(f"model/dense_{layer}/bias"))
-                  for layer in range(2)]
+        params = [
+            (
+                reader.get_tensor(f"model/dense_{layer}/kernel"),
+                reader.get_tensor(f"model/dense_{layer}/bias"),
+            )
+            for layer in range(2)
+        ]
         hparams = results["hparams"]
         inputs, labels = data_of(hparams)
         self.assertAllEqual(inputs, data_of(config)[0])
         logits = numpy_logits(params, inputs)
-        splits = {"train": slice(0, 90), "validation": slice(90, 120),
-                  "test": slice(120, 160)}
+        splits = {
+            "train": slice(0, 90),
+            "validation": slice(90, 120),
+            "test": slice(120, 160),
+        }
         for split, rows in splits.items():
-            loss, accuracy = cross_entropy_and_accuracy(logits[rows],
-                                                        labels[rows])
-            self.assertAllClose(results[f"{split}_loss"][-1], loss,
-                                rtol=1e-5, atol=1e-6, msg=split)
-            self.assertAllClose(results[f"{split}_accuracy"][-1], accuracy,
-                                msg=split)
+            loss, accuracy = cross_entropy_and_accuracy(
+                logits[rows], labels[rows]
+            )
+            self.assertAllClose(
+                results[f"{split}_loss"][-1],
+                loss,
+                rtol=1e-5,
+                atol=1e-6,
+                msg=split,
+            )
+            self.assertAllClose(
+                results[f"{split}_accuracy"][-1], accuracy, msg=split
+            )
         # The training labels are the noisy ones: the clean ones give another
         # loss.
         clean_labels = data_of(dict(hparams, label_noise=0.0))[1]
-        self.assertGreater(np.sum(np.any(clean_labels[:90] != labels[:90],
-                                         axis=1)), 10)
-        clean_loss, _ = cross_entropy_and_accuracy(logits[:90],
-                                                   clean_labels[:90])
+        self.assertGreater(
+            np.sum(np.any(clean_labels[:90] != labels[:90], axis=1)), 10
+        )
+        clean_loss, _ = cross_entropy_and_accuracy(
+            logits[:90], clean_labels[:90]
+        )
         self.assertGreater(abs(clean_loss - results["train_loss"][-1]), 1e-3)
         self.assertTrue(os.path.isdir(os.path.dirname(results["checkpoint"])))
 

@@ -58,8 +58,10 @@ def round_to_float32(array):
 
 
 def mlp_params(layer_sizes, seed=MLP_SEED, bias_scale=0.5):
-    return [(round_to_float32(kernel), round_to_float32(bias))
-            for kernel, bias in ref.random_mlp(seed, layer_sizes, bias_scale)]
+    return [
+        (round_to_float32(kernel), round_to_float32(bias))
+        for kernel, bias in ref.random_mlp(seed, layer_sizes, bias_scale)
+    ]
 
 
 def mlp_data(batch, num_inputs, num_classes, seed=MLP_SEED):
@@ -84,55 +86,78 @@ def unflatten(arrays):
 
 def make_trig_logits(inputs=TRIG_INPUTS, dtype=tf.float64):
     """make_logits of the closed-form model (see ref.trig_logits)."""
+
     def make_logits():
         a = tf.compat.v1.get_variable(
-            "a", [], dtype, tf.compat.v1.constant_initializer(TRIG_A))
+            "a", [], dtype, tf.compat.v1.constant_initializer(TRIG_A)
+        )
         b = tf.compat.v1.get_variable(
-            "b", [], dtype, tf.compat.v1.constant_initializer(TRIG_B))
+            "b", [], dtype, tf.compat.v1.constant_initializer(TRIG_B)
+        )
         x = tf.constant(inputs, dtype)
-        return tf.stack([tf.sin(a) * x, tf.cos(b) + a * b * x, a * a - b * x],
-                        axis=-1)
+        return tf.stack(
+            [tf.sin(a) * x, tf.cos(b) + a * b * x, a * a - b * x], axis=-1
+        )
+
     return make_logits
 
 
 def make_mlp_logits(params, inputs, dtype=tf.float64):
     """make_logits of a ReLU MLP whose variables start at `params`."""
+
     def make_logits():
         hidden = tf.constant(inputs, dtype)
         for layer, (kernel, bias) in enumerate(params):
             with tf.compat.v1.variable_scope(f"layer{layer}"):
                 kernel = tf.compat.v1.get_variable(
-                    "kernel", kernel.shape, dtype,
-                    tf.compat.v1.constant_initializer(kernel))
+                    "kernel",
+                    kernel.shape,
+                    dtype,
+                    tf.compat.v1.constant_initializer(kernel),
+                )
                 bias = tf.compat.v1.get_variable(
-                    "bias", bias.shape, dtype,
-                    tf.compat.v1.constant_initializer(bias))
+                    "bias",
+                    bias.shape,
+                    dtype,
+                    tf.compat.v1.constant_initializer(bias),
+                )
             hidden = tf.matmul(hidden, kernel) + bias
             if layer < len(params) - 1:
                 hidden = tf.nn.relu(hidden)
         return hidden
+
     return make_logits
 
 
 def make_array_initialized_logits(params, inputs):
     """make_logits of a ReLU MLP built with get_variable(initializer=array)."""
+
     def make_logits():
         hidden = inputs
         for layer, (kernel, bias) in enumerate(params):
             with tf.compat.v1.variable_scope(f"layer{layer}"):
-                kernel = tf.compat.v1.get_variable("kernel",
-                                                   initializer=kernel)
+                kernel = tf.compat.v1.get_variable(
+                    "kernel", initializer=kernel
+                )
                 bias = tf.compat.v1.get_variable("bias", initializer=bias)
             hidden = tf.matmul(hidden, kernel) + bias
             if layer < len(params) - 1:
                 hidden = tf.nn.relu(hidden)
         return hidden
+
     return make_logits
 
 
-def build_regularizer(kind, make_logits, labels=None, method="forward",
-                      perturbation=1e-4, should_regularize=regularize_all,
-                      scope=SCOPE, reuse=False):
+def build_regularizer(
+    kind,
+    make_logits,
+    labels=None,
+    method="forward",
+    perturbation=1e-4,
+    should_regularize=regularize_all,
+    scope=SCOPE,
+    reuse=False,
+):
     """Calls the library's builder for `kind`.
 
     Returns:
@@ -140,16 +165,34 @@ def build_regularizer(kind, make_logits, labels=None, method="forward",
     """
     if kind == "empirical":
         return dfr.make_empirical_fisher_regularizer(
-            make_logits, labels, scope, should_regularize, perturbation,
-            method=method, reuse=reuse)
+            make_logits,
+            labels,
+            scope,
+            should_regularize,
+            perturbation,
+            method=method,
+            reuse=reuse,
+        )
     return dfr.make_standard_fisher_regularizer(
-        make_logits, scope, should_regularize, perturbation,
-        kind == "standard", method=method, reuse=reuse)
+        make_logits,
+        scope,
+        should_regularize,
+        perturbation,
+        kind == "standard",
+        method=method,
+        reuse=reuse,
+    )
 
 
-def build_all_kinds(make_logits, labels, method="forward", perturbation=1e-4,
-                    should_regularize=regularize_all, scope=SCOPE,
-                    reuse=False):
+def build_all_kinds(
+    make_logits,
+    labels,
+    method="forward",
+    perturbation=1e-4,
+    should_regularize=regularize_all,
+    scope=SCOPE,
+    reuse=False,
+):
     """Builds every kind on one set of variables (shared with reuse=True).
 
     Returns:
@@ -158,8 +201,15 @@ def build_all_kinds(make_logits, labels, method="forward", perturbation=1e-4,
     regularizers = {}
     for index, kind in enumerate(KINDS):
         logits, regularizers[kind] = build_regularizer(
-            kind, make_logits, labels, method, perturbation,
-            should_regularize, scope, reuse=reuse or index > 0)
+            kind,
+            make_logits,
+            labels,
+            method,
+            perturbation,
+            should_regularize,
+            scope,
+            reuse=reuse or index > 0,
+        )
     variables = tf.compat.v1.trainable_variables(scope)
     return logits, regularizers, variables
 
@@ -170,20 +220,25 @@ def values_and_gradients(regularizers, variables):
     Returns:
       {kind: (value, [gradient with respect to each variable])}.
     """
-    fetches = {kind: (regularizer, tf.gradients(regularizer, variables))
-               for kind, regularizer in regularizers.items()}
+    fetches = {
+        kind: (regularizer, tf.gradients(regularizer, variables))
+        for kind, regularizer in regularizers.items()
+    }
     return run(fetches)
 
 
 def mlp_results_per_method(params, inputs, labels, methods, perturbation):
-    """`{method: values_and_gradients(...)}` for an MLP, one set of variables.
-    """
+    """`{method: values_and_gradients(...)}` for an MLP, shared variables."""
     results = {}
     with tf.Graph().as_default():
         for index, method in enumerate(methods):
             _, regularizers, variables = build_all_kinds(
-                make_mlp_logits(params, inputs), labels, method, perturbation,
-                reuse=index > 0)
+                make_mlp_logits(params, inputs),
+                labels,
+                method,
+                perturbation,
+                reuse=index > 0,
+            )
             results[method] = values_and_gradients(regularizers, variables)
     return results
 
@@ -204,16 +259,19 @@ class ToleranceMixin:
         self.assertGreater(scale, 0.0, msg=f"zero reference ({msg})")
         error = np.linalg.norm(actual - expected) / scale
         self.assertLessEqual(
-            error, rtol,
+            error,
+            rtol,
             msg=f"relative error {error:.3g} > {rtol:.3g} ({msg}): "
-                f"actual {_summary(actual)}, expected {_summary(expected)}")
+            f"actual {_summary(actual)}, expected {_summary(expected)}",
+        )
 
     def assertGradientsClose(self, actual, expected, rtol, msg=None):
         self.assertLen(actual, len(expected))
         pairs = zip(actual, expected, strict=True)
         for index, (got, want) in enumerate(pairs):
             self.assertRelativelyClose(
-                got, want, rtol, msg=f"{msg}, variable {index}")
+                got, want, rtol, msg=f"{msg}, variable {index}"
+            )
 
 
 def _summary(array):
@@ -229,8 +287,10 @@ def relative_error(actual, expected):
 
 def gradients_relative_error(actual, expected):
     """Relative error of all gradients together, as one flat vector."""
-    return relative_error(np.concatenate([np.ravel(g) for g in actual]),
-                          np.concatenate([np.ravel(g) for g in expected]))
+    return relative_error(
+        np.concatenate([np.ravel(g) for g in actual]),
+        np.concatenate([np.ravel(g) for g in expected]),
+    )
 
 
 def trig_reference(kind, a, b, along_a=True, along_b=True):
@@ -242,16 +302,27 @@ def trig_reference(kind, a, b, along_a=True, along_b=True):
     probabilities = None
     if kind == "standard_frozen_p":
         probabilities = ref.softmax(
-            ref.trig_logits(TRIG_A, TRIG_B, TRIG_INPUTS))
+            ref.trig_logits(TRIG_A, TRIG_B, TRIG_INPUTS)
+        )
     base_kind = "empirical" if kind == "empirical" else "standard"
-    return ref.trig_regularizer(base_kind, a, b, TRIG_INPUTS, TRIG_LABELS,
-                                along_a, along_b, probabilities)
+    return ref.trig_regularizer(
+        base_kind,
+        a,
+        b,
+        TRIG_INPUTS,
+        TRIG_LABELS,
+        along_a,
+        along_b,
+        probabilities,
+    )
 
 
 def trig_reference_gradient(kind, along_a=True, along_b=True):
     return ref.central_difference_gradient(
         lambda ab: trig_reference(kind, ab[0], ab[1], along_a, along_b),
-        [np.array(TRIG_A), np.array(TRIG_B)], step=1e-6)
+        [np.array(TRIG_A), np.array(TRIG_B)],
+        step=1e-6,
+    )
 
 
 @functools.lru_cache(maxsize=None)
@@ -277,7 +348,7 @@ def finite_difference_rtol(method, perturbation):
     if method == "forward":
         return 10 * perturbation
     if method == "central":
-        return 10 * perturbation ** 2 + 1e-9
+        return 10 * perturbation**2 + 1e-9
     return 1e-10
 
 
@@ -289,29 +360,38 @@ def rounding_rtol(method, perturbation=1e-4):
     return 1e-12 if method == "exact" else 1e-14 / perturbation
 
 
-class ClosedFormTest(tf.test.TestCase, parameterized.TestCase,
-                     ToleranceMixin):
+class ClosedFormTest(tf.test.TestCase, parameterized.TestCase, ToleranceMixin):
     """The closed-form model of ref.trig_logits, derivatives worked by hand."""
 
     @parameterized.product(method=dfr.METHODS, along_b=[True, False])
     def test_value_matches_hand_derivative(self, method, along_b):
         # With along_b=False, should_regularize rejects b: theta_S = (a, 0).
         should_regularize = (
-            regularize_all if along_b else lambda name: name.endswith("/a"))
+            regularize_all if along_b else lambda name: name.endswith("/a")
+        )
         perturbation = 1e-4
         with tf.Graph().as_default():
             logits, regularizers, _ = build_all_kinds(
-                make_trig_logits(), TRIG_LABELS, method, perturbation,
-                should_regularize)
+                make_trig_logits(),
+                TRIG_LABELS,
+                method,
+                perturbation,
+                should_regularize,
+            )
             logits, values = run((logits, regularizers))
         self.assertAllClose(
-            logits, ref.trig_logits(TRIG_A, TRIG_B, TRIG_INPUTS),
-            rtol=0, atol=1e-15)
+            logits,
+            ref.trig_logits(TRIG_A, TRIG_B, TRIG_INPUTS),
+            rtol=0,
+            atol=1e-15,
+        )
         for kind in KINDS:
             self.assertRelativelyClose(
                 values[kind],
                 trig_reference(kind, TRIG_A, TRIG_B, along_b=along_b),
-                finite_difference_rtol(method, perturbation), msg=kind)
+                finite_difference_rtol(method, perturbation),
+                msg=kind,
+            )
 
     def test_selection_changes_the_value(self):
         # Guards the test above: theta_S = (a, b) and (a, 0) must differ.
@@ -325,17 +405,22 @@ class ClosedFormTest(tf.test.TestCase, parameterized.TestCase,
         perturbation = 1e-4
         with tf.Graph().as_default():
             _, regularizers, variables = build_all_kinds(
-                make_trig_logits(), TRIG_LABELS, method, perturbation)
-            self.assertEqual([v.op.name for v in variables],
-                             [f"{SCOPE}/a", f"{SCOPE}/b"])
+                make_trig_logits(), TRIG_LABELS, method, perturbation
+            )
+            self.assertEqual(
+                [v.op.name for v in variables], [f"{SCOPE}/a", f"{SCOPE}/b"]
+            )
             results = values_and_gradients(regularizers, variables)
         # Central differences of the numpy reference in float64 are good to
         # about 1e-9 relative.
         rtol = max(finite_difference_rtol(method, perturbation), 1e-8)
         for kind in KINDS:
             self.assertGradientsClose(
-                results[kind][1], trig_reference_gradient(kind), rtol,
-                msg=f"{method}, {kind}")
+                results[kind][1],
+                trig_reference_gradient(kind),
+                rtol,
+                msg=f"{method}, {kind}",
+            )
 
     def test_probability_term_is_what_separates_the_gradients(self):
         # Guards the test above: with and without p in the gradient, the
@@ -349,28 +434,40 @@ class ClosedFormTest(tf.test.TestCase, parameterized.TestCase,
         # itself, up to rounding (~1e-16 / eps): same eps in numerator and
         # denominator. Fails today by ~5e-8 relative because the getter's
         # offset goes through tf.cast(python float), i.e. float32.
-        cases = [(method, eps) for method in ("forward", "central")
-                 for eps in (1e-3, 1e-5)]
+        cases = [
+            (method, eps)
+            for method in ("forward", "central")
+            for eps in (1e-3, 1e-5)
+        ]
         with tf.Graph().as_default():
             regularizers = {}
             for index, (method, eps) in enumerate(cases):
                 logits, regularizers[method, eps], _ = build_all_kinds(
-                    make_trig_logits(), TRIG_LABELS, method, eps,
-                    reuse=index > 0)
+                    make_trig_logits(),
+                    TRIG_LABELS,
+                    method,
+                    eps,
+                    reuse=index > 0,
+                )
             values = run(regularizers)
         logits = ref.trig_logits(TRIG_A, TRIG_B, TRIG_INPUTS)
         for method, eps in cases:
             derivative = ref.finite_difference_log_prob_derivative(
                 lambda offset: ref.trig_logits(
-                    TRIG_A * (1 + offset), TRIG_B * (1 + offset),
-                    TRIG_INPUTS),
-                eps, method)
+                    TRIG_A * (1 + offset), TRIG_B * (1 + offset), TRIG_INPUTS
+                ),
+                eps,
+                method,
+            )
             for kind in ("standard", "empirical"):
                 self.assertRelativelyClose(
                     values[method, eps][kind],
                     ref.regularizer_of_log_prob_derivative(
-                        kind, logits, derivative, TRIG_LABELS),
-                    1e-9, msg=f"{method}, eps={eps}, {kind}")
+                        kind, logits, derivative, TRIG_LABELS
+                    ),
+                    1e-9,
+                    msg=f"{method}, eps={eps}, {kind}",
+                )
 
     @parameterized.parameters(("forward", 2.0), ("central", 4.0))
     def test_value_error_order_in_perturbation(self, method, expected_ratio):
@@ -380,20 +477,29 @@ class ClosedFormTest(tf.test.TestCase, parameterized.TestCase,
             regularizers = {}
             for index, eps in enumerate(steps):
                 _, regularizers[eps], _ = build_all_kinds(
-                    make_trig_logits(), TRIG_LABELS, method, eps,
-                    reuse=index > 0)
+                    make_trig_logits(),
+                    TRIG_LABELS,
+                    method,
+                    eps,
+                    reuse=index > 0,
+                )
             values = run(regularizers)
         for kind in KINDS:
             exact = trig_reference(kind, TRIG_A, TRIG_B)
             errors = [abs(values[eps][kind] - exact) for eps in steps]
             self.assertGreater(errors[1], 0.0, msg=kind)
             ratio = errors[0] / errors[1]
-            self.assertBetween(ratio, 0.9 * expected_ratio,
-                               1.1 * expected_ratio, msg=f"{kind}: {errors}")
+            self.assertBetween(
+                ratio,
+                0.9 * expected_ratio,
+                1.1 * expected_ratio,
+                msg=f"{kind}: {errors}",
+            )
 
 
-class ReluNetworkTest(tf.test.TestCase, parameterized.TestCase,
-                      ToleranceMixin):
+class ReluNetworkTest(
+    tf.test.TestCase, parameterized.TestCase, ToleranceMixin
+):
     """ReLU MLPs with nonzero biases against the numpy and tape references."""
 
     @parameterized.parameters(2, 7)
@@ -402,7 +508,8 @@ class ReluNetworkTest(tf.test.TestCase, parameterized.TestCase,
         inputs, labels = mlp_data(6, 4, num_classes)
         with tf.Graph().as_default():
             _, regularizers, variables = build_all_kinds(
-                make_mlp_logits(params, inputs), labels, "exact")
+                make_mlp_logits(params, inputs), labels, "exact"
+            )
             results = values_and_gradients(regularizers, variables)
         logits, _ = ref.mlp_logits_and_derivative(params, inputs)
         frozen = ref.softmax(logits)  # p held constant at this point.
@@ -410,36 +517,49 @@ class ReluNetworkTest(tf.test.TestCase, parameterized.TestCase,
             base_kind = "empirical" if kind == "empirical" else "standard"
             probabilities = frozen if kind == "standard_frozen_p" else None
 
-            def value(arrays, base_kind=base_kind,
-                      probabilities=probabilities):
-                return ref.mlp_regularizer(base_kind, unflatten(arrays),
-                                           inputs, labels,
-                                           probabilities=probabilities)
+            def value(
+                arrays, base_kind=base_kind, probabilities=probabilities
+            ):
+                return ref.mlp_regularizer(
+                    base_kind,
+                    unflatten(arrays),
+                    inputs,
+                    labels,
+                    probabilities=probabilities,
+                )
 
             self.assertRelativelyClose(
-                results[kind][0], value(flatten(params)), 1e-10, msg=kind)
+                results[kind][0], value(flatten(params)), 1e-10, msg=kind
+            )
             self.assertGradientsClose(
                 results[kind][1],
                 ref.central_difference_gradient(value, flatten(params), 1e-6),
-                1e-6, msg=kind)
+                1e-6,
+                msg=kind,
+            )
 
-    @parameterized.product(width_depth=[(10, 3), (512, 2)],
-                           dtype=["float64", "float32"])
+    @parameterized.product(
+        width_depth=[(10, 3), (512, 2)], dtype=["float64", "float32"]
+    )
     def test_exact_matches_tape_reference(self, width_depth, dtype):
         width, depth = width_depth
         params, inputs, labels, expected = tape_case(width, depth)
         with tf.Graph().as_default():
             _, regularizers, variables = build_all_kinds(
-                make_mlp_logits(params, inputs, tf.as_dtype(dtype)), labels,
-                "exact")
+                make_mlp_logits(params, inputs, tf.as_dtype(dtype)),
+                labels,
+                "exact",
+            )
             results = values_and_gradients(regularizers, variables)
         rtol = FLOAT64_RTOL if dtype == "float64" else FLOAT32_RTOL
         for kind in KINDS:
             self.assertEqual(np.asarray(results[kind][0]).dtype, dtype)
-            self.assertRelativelyClose(results[kind][0], expected[kind][0],
-                                       rtol, msg=kind)
-            self.assertGradientsClose(results[kind][1], expected[kind][1],
-                                      rtol, msg=kind)
+            self.assertRelativelyClose(
+                results[kind][0], expected[kind][0], rtol, msg=kind
+            )
+            self.assertGradientsClose(
+                results[kind][1], expected[kind][1], rtol, msg=kind
+            )
 
     @parameterized.parameters(*dfr.METHODS)
     def test_selected_subset_matches_reference(self, method):
@@ -450,8 +570,10 @@ class ReluNetworkTest(tf.test.TestCase, parameterized.TestCase,
         # No unit switches in either pass, so finite differences are as
         # accurate here as on a smooth model.
         for offset in (eps, -eps):
-            self.assertEqual(ref.mlp_activation_switches(
-                params, inputs, offset, selected), 0)
+            self.assertEqual(
+                ref.mlp_activation_switches(params, inputs, offset, selected),
+                0,
+            )
         seen = []
 
         def kernels_only(name):
@@ -460,20 +582,33 @@ class ReluNetworkTest(tf.test.TestCase, parameterized.TestCase,
 
         with tf.Graph().as_default():
             _, regularizers, _ = build_all_kinds(
-                make_mlp_logits(params, inputs), labels, method, eps,
-                kernels_only)
+                make_mlp_logits(params, inputs),
+                labels,
+                method,
+                eps,
+                kernels_only,
+            )
             values = run(regularizers)
         self.assertContainsSubset(
-            {f"{SCOPE}/layer{i}/{part}" for i in range(3)
-             for part in ("kernel", "bias")}, seen)
+            {
+                f"{SCOPE}/layer{i}/{part}"
+                for i in range(3)
+                for part in ("kernel", "bias")
+            },
+            seen,
+        )
         for kind in ("standard", "empirical"):
-            expected = ref.mlp_regularizer(kind, params, inputs, labels,
-                                           selected)
+            expected = ref.mlp_regularizer(
+                kind, params, inputs, labels, selected
+            )
             all_selected = ref.mlp_regularizer(kind, params, inputs, labels)
             self.assertGreater(relative_error(expected, all_selected), 1e-2)
             self.assertRelativelyClose(
-                values[kind], expected, finite_difference_rtol(method, eps),
-                msg=kind)
+                values[kind],
+                expected,
+                finite_difference_rtol(method, eps),
+                msg=kind,
+            )
 
     def test_finite_difference_gradient_is_wrong_where_a_unit_switches(self):
         # Documents the limitation that motivates method="exact": scaling
@@ -487,20 +622,25 @@ class ReluNetworkTest(tf.test.TestCase, parameterized.TestCase,
         params, inputs, labels, expected = tape_case(width, depth)
         for offset in (eps, -eps):
             self.assertGreaterEqual(
-                ref.mlp_activation_switches(params, inputs, offset), 1)
-        results = mlp_results_per_method(params, inputs, labels, dfr.METHODS,
-                                         eps)
+                ref.mlp_activation_switches(params, inputs, offset), 1
+            )
+        results = mlp_results_per_method(
+            params, inputs, labels, dfr.METHODS, eps
+        )
         for kind in KINDS:
             value, gradients = expected[kind]
             exact_error = gradients_relative_error(
-                results["exact"][kind][1], gradients)
+                results["exact"][kind][1], gradients
+            )
             self.assertLess(exact_error, FLOAT64_RTOL, msg=kind)
             for method in ("forward", "central"):
                 message = f"{method}, {kind}"
-                self.assertRelativelyClose(results[method][kind][0], value,
-                                           1e-2, msg=message)
-                error = gradients_relative_error(results[method][kind][1],
-                                                 gradients)
+                self.assertRelativelyClose(
+                    results[method][kind][0], value, 1e-2, msg=message
+                )
+                error = gradients_relative_error(
+                    results[method][kind][1], gradients
+                )
                 self.assertGreater(error, 0.5, msg=message)
                 self.assertGreater(error, 1e4 * exact_error, msg=message)
 
@@ -510,42 +650,58 @@ class ReluNetworkTest(tf.test.TestCase, parameterized.TestCase,
         width, depth, eps = 512, 2, 1e-3
         params, inputs, labels, _ = tape_case(width, depth)
         params = [(kernel, np.zeros_like(bias)) for kernel, bias in params]
-        self.assertEqual(
-            ref.mlp_activation_switches(params, inputs, eps), 0)
-        results = mlp_results_per_method(params, inputs, labels,
-                                         ("exact", "forward"), eps)
+        self.assertEqual(ref.mlp_activation_switches(params, inputs, eps), 0)
+        results = mlp_results_per_method(
+            params, inputs, labels, ("exact", "forward"), eps
+        )
         for kind in KINDS:
             self.assertLess(
-                gradients_relative_error(results["forward"][kind][1],
-                                         results["exact"][kind][1]),
-                10 * eps, msg=kind)
+                gradients_relative_error(
+                    results["forward"][kind][1], results["exact"][kind][1]
+                ),
+                10 * eps,
+                msg=kind,
+            )
 
 
-class BatchAndShapeTest(tf.test.TestCase, parameterized.TestCase,
-                        ToleranceMixin):
+class BatchAndShapeTest(
+    tf.test.TestCase, parameterized.TestCase, ToleranceMixin
+):
     """Batch composition, extra leading dims."""
 
     @parameterized.parameters(*dfr.METHODS)
     def test_batch_is_size_weighted_mean_of_its_parts(self, method):
         params, inputs, labels = small_mlp()
-        parts = {"whole": slice(0, 6), "first": slice(0, 2),
-                 "rest": slice(2, 6)}
+        parts = {
+            "whole": slice(0, 6),
+            "first": slice(0, 2),
+            "rest": slice(2, 6),
+        }
         results = {}
         with tf.Graph().as_default():
             for index, (part, rows) in enumerate(parts.items()):
                 _, regularizers, variables = build_all_kinds(
-                    make_mlp_logits(params, inputs[rows]), labels[rows],
-                    method, reuse=index > 0)
+                    make_mlp_logits(params, inputs[rows]),
+                    labels[rows],
+                    method,
+                    reuse=index > 0,
+                )
                 results[part] = values_and_gradients(regularizers, variables)
         for kind in KINDS:
             whole, first, rest = (results[part][kind] for part in parts)
             self.assertRelativelyClose(
-                whole[0], (2 * first[0] + 4 * rest[0]) / 6,
-                rounding_rtol(method), msg=kind)
-            weighted_mean = [(2 * f + 4 * r) / 6
-                             for f, r in zip(first[1], rest[1], strict=True)]
-            self.assertGradientsClose(whole[1], weighted_mean,
-                                      rounding_rtol(method), msg=kind)
+                whole[0],
+                (2 * first[0] + 4 * rest[0]) / 6,
+                rounding_rtol(method),
+                msg=kind,
+            )
+            weighted_mean = [
+                (2 * f + 4 * r) / 6
+                for f, r in zip(first[1], rest[1], strict=True)
+            ]
+            self.assertGradientsClose(
+                whole[1], weighted_mean, rounding_rtol(method), msg=kind
+            )
 
     @parameterized.parameters(*dfr.METHODS)
     def test_extra_leading_dims_average_over_all_of_them(self, method):
@@ -560,20 +716,25 @@ class BatchAndShapeTest(tf.test.TestCase, parameterized.TestCase,
         results = {}
         with tf.Graph().as_default():
             _, regularizers, variables = build_all_kinds(
-                flat_logits, labels, method)
+                flat_logits, labels, method
+            )
             results["flat"] = values_and_gradients(regularizers, variables)
             logits, regularizers, variables = build_all_kinds(
-                sequence_logits, labels.reshape(batch, time, num_classes),
-                method, reuse=True)
+                sequence_logits,
+                labels.reshape(batch, time, num_classes),
+                method,
+                reuse=True,
+            )
             self.assertEqual(logits.shape, (batch, time, num_classes))
-            results["sequence"] = values_and_gradients(regularizers,
-                                                       variables)
+            results["sequence"] = values_and_gradients(regularizers, variables)
         for kind in KINDS:
             flat, sequence = results["flat"][kind], results["sequence"][kind]
-            self.assertRelativelyClose(sequence[0], flat[0],
-                                       rounding_rtol(method), msg=kind)
-            self.assertGradientsClose(sequence[1], flat[1],
-                                      rounding_rtol(method), msg=kind)
+            self.assertRelativelyClose(
+                sequence[0], flat[0], rounding_rtol(method), msg=kind
+            )
+            self.assertGradientsClose(
+                sequence[1], flat[1], rounding_rtol(method), msg=kind
+            )
 
 
 class ShouldRegularizeTest(tf.test.TestCase, parameterized.TestCase):
@@ -585,26 +746,41 @@ class ShouldRegularizeTest(tf.test.TestCase, parameterized.TestCase):
         inputs, labels = mlp_data(6, 4, 3)
         with tf.Graph().as_default():
             logits, regularizers, variables = build_all_kinds(
-                make_mlp_logits(params, inputs), labels, method,
-                should_regularize=lambda name: False)
+                make_mlp_logits(params, inputs),
+                labels,
+                method,
+                should_regularize=lambda name: False,
+            )
             cross_entropy = tf.reduce_mean(
-                tf.nn.softmax_cross_entropy_with_logits(labels=labels,
-                                                        logits=logits))
-            fetches = {"logits": logits, "values": regularizers,
-                       "ce_gradients": tf.gradients(cross_entropy, variables)}
+                tf.nn.softmax_cross_entropy_with_logits(
+                    labels=labels, logits=logits
+                )
+            )
+            fetches = {
+                "logits": logits,
+                "values": regularizers,
+                "ce_gradients": tf.gradients(cross_entropy, variables),
+            }
             for kind, regularizer in regularizers.items():
-                gradients = tf.gradients(cross_entropy + regularizer,
-                                         variables)
+                gradients = tf.gradients(
+                    cross_entropy + regularizer, variables
+                )
                 fetches[kind] = [
                     tf.zeros_like(v) if g is None else g
-                    for v, g in zip(variables, gradients, strict=True)]
+                    for v, g in zip(variables, gradients, strict=True)
+                ]
             results = run(fetches)
-        self.assertAllClose(results["logits"], ref.mlp_logits(params, inputs),
-                            rtol=1e-12, atol=1e-12)
+        self.assertAllClose(
+            results["logits"],
+            ref.mlp_logits(params, inputs),
+            rtol=1e-12,
+            atol=1e-12,
+        )
         for kind in KINDS:
             self.assertEqual(results["values"][kind], 0.0, msg=kind)
-            for total, alone in zip(results[kind], results["ce_gradients"],
-                                    strict=True):
+            for total, alone in zip(
+                results[kind], results["ce_gradients"], strict=True
+            ):
                 self.assertAllEqual(total, alone, msg=kind)
 
     @parameterized.parameters(*dfr.METHODS)
@@ -614,15 +790,15 @@ class ShouldRegularizeTest(tf.test.TestCase, parameterized.TestCase):
 
         with tf.Graph().as_default():
             logits, regularizers, _ = build_all_kinds(
-                constant_logits, np.eye(3)[[0, 2]], method)
+                constant_logits, np.eye(3)[[0, 2]], method
+            )
             logits, values = run((logits, regularizers))
         self.assertAllEqual(logits, [[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]])
         for kind in KINDS:
             self.assertEqual(values[kind], 0.0, msg=kind)
 
 
-class TfLayersTest(tf.test.TestCase, parameterized.TestCase,
-                   ToleranceMixin):
+class TfLayersTest(tf.test.TestCase, parameterized.TestCase, ToleranceMixin):
     """Networks built with tf.compat.v1.layers (tf-keras)."""
 
     @parameterized.parameters(*dfr.METHODS)
@@ -634,11 +810,14 @@ class TfLayersTest(tf.test.TestCase, parameterized.TestCase,
             for layer, (kernel, bias) in enumerate(params):
                 last = layer == len(params) - 1
                 hidden = tf.compat.v1.layers.dense(
-                    hidden, kernel.shape[1],
+                    hidden,
+                    kernel.shape[1],
                     activation=None if last else tf.nn.relu,
                     kernel_initializer=tf.compat.v1.constant_initializer(
-                        kernel),
-                    bias_initializer=tf.compat.v1.constant_initializer(bias))
+                        kernel
+                    ),
+                    bias_initializer=tf.compat.v1.constant_initializer(bias),
+                )
             return hidden
 
         seen = set()
@@ -650,23 +829,37 @@ class TfLayersTest(tf.test.TestCase, parameterized.TestCase,
         eps = 1e-4
         for offset in (eps, -eps):
             self.assertEqual(
-                ref.mlp_activation_switches(params, inputs, offset), 0)
+                ref.mlp_activation_switches(params, inputs, offset), 0
+            )
         with tf.Graph().as_default():
             _, regularizers, variables = build_all_kinds(
-                make_logits, labels, method, eps, record)
+                make_logits, labels, method, eps, record
+            )
             results = values_and_gradients(regularizers, variables)
         layer_names = ["dense", "dense_1", "dense_2"]
-        self.assertEqual(seen, {f"{SCOPE}/{layer}/{part}"
-                                for layer in layer_names
-                                for part in ("kernel", "bias")})
-        self.assertEqual([v.op.name for v in variables],
-                         [f"{SCOPE}/{layer}/{part}" for layer in layer_names
-                          for part in ("kernel", "bias")])
+        self.assertEqual(
+            seen,
+            {
+                f"{SCOPE}/{layer}/{part}"
+                for layer in layer_names
+                for part in ("kernel", "bias")
+            },
+        )
+        self.assertEqual(
+            [v.op.name for v in variables],
+            [
+                f"{SCOPE}/{layer}/{part}"
+                for layer in layer_names
+                for part in ("kernel", "bias")
+            ],
+        )
         for kind in ("standard", "empirical"):
             self.assertRelativelyClose(
                 results[kind][0],
                 ref.mlp_regularizer(kind, params, inputs, labels),
-                finite_difference_rtol(method, eps), msg=kind)
+                finite_difference_rtol(method, eps),
+                msg=kind,
+            )
             # Every kernel and bias takes part in the gradient.
             for gradient in results[kind][1]:
                 self.assertGreater(np.abs(gradient).max(), 0.0, msg=kind)
@@ -679,21 +872,26 @@ class GraphCollectionsTest(tf.test.TestCase, parameterized.TestCase):
     def _make_logits(self, inputs, kernel, batch_norm):
         def make_logits():
             hidden = tf.compat.v1.layers.dense(
-                tf.constant(inputs), kernel.shape[1],
+                tf.constant(inputs),
+                kernel.shape[1],
                 kernel_initializer=tf.compat.v1.constant_initializer(kernel),
-                kernel_regularizer=lambda w: tf.reduce_sum(tf.square(w)))
+                kernel_regularizer=lambda w: tf.reduce_sum(tf.square(w)),
+            )
             if batch_norm:
                 hidden = tf.compat.v1.layers.batch_normalization(
-                    hidden, momentum=0.5, training=True)
-            tf.compat.v1.summary.scalar("mean_hidden",
-                                        tf.reduce_mean(hidden))
+                    hidden, momentum=0.5, training=True
+                )
+            tf.compat.v1.summary.scalar("mean_hidden", tf.reduce_mean(hidden))
             return hidden
+
         return make_logits
 
-    @parameterized.parameters(("forward", True), ("central", True),
-                              ("exact", False))
-    def test_side_effects_counted_once_and_unperturbed(self, method,
-                                                       batch_norm):
+    @parameterized.parameters(
+        ("forward", True), ("central", True), ("exact", False)
+    )
+    def test_side_effects_counted_once_and_unperturbed(
+        self, method, batch_norm
+    ):
         rng = np.random.RandomState(3)
         inputs = rng.randn(8, 4)
         kernel = rng.randn(4, 3)
@@ -702,8 +900,7 @@ class GraphCollectionsTest(tf.test.TestCase, parameterized.TestCase):
         with tf.Graph().as_default():
             build_regularizer("standard", make_logits, method=method)
             update_ops = tf.compat.v1.get_collection(keys.UPDATE_OPS)
-            penalties = tf.compat.v1.get_collection(
-                keys.REGULARIZATION_LOSSES)
+            penalties = tf.compat.v1.get_collection(keys.REGULARIZATION_LOSSES)
             # Moving mean and variance, once.
             self.assertLen(update_ops, 2 if batch_norm else 0)
             self.assertLen(penalties, 1)
@@ -712,15 +909,22 @@ class GraphCollectionsTest(tf.test.TestCase, parameterized.TestCase):
                 session.run(tf.compat.v1.global_variables_initializer())
                 penalty, _ = session.run([penalties[0], update_ops])
                 if batch_norm:
-                    updated_mean = session.run(tf.compat.v1.get_collection(
-                        keys.GLOBAL_VARIABLES,
-                        f"{SCOPE}/batch_normalization/moving_mean")[0])
+                    updated_mean = session.run(
+                        tf.compat.v1.get_collection(
+                            keys.GLOBAL_VARIABLES,
+                            f"{SCOPE}/batch_normalization/moving_mean",
+                        )[0]
+                    )
         # Unperturbed: the penalty of the real kernel, and the moving mean
         # moved halfway (momentum 0.5) from 0 to the batch mean of x @ W.
-        self.assertAllClose(penalty, np.sum(kernel ** 2), rtol=1e-6)
+        self.assertAllClose(penalty, np.sum(kernel**2), rtol=1e-6)
         if batch_norm:
-            self.assertAllClose(updated_mean, 0.5 * (inputs @ kernel).mean(0),
-                                rtol=1e-5, atol=1e-6)
+            self.assertAllClose(
+                updated_mean,
+                0.5 * (inputs @ kernel).mean(0),
+                rtol=1e-5,
+                atol=1e-6,
+            )
 
 
 class ExactModeLimitsTest(tf.test.TestCase, parameterized.TestCase):
@@ -729,8 +933,13 @@ class ExactModeLimitsTest(tf.test.TestCase, parameterized.TestCase):
     @parameterized.named_parameters(
         ("moments", lambda h: h / tf.sqrt(tf.nn.moments(h, [0])[1] + 1.0)),
         ("stop_gradient", lambda h: tf.stop_gradient(h) + 0.1 * h),
-        ("batch_norm", lambda h: tf.compat.v1.layers.batch_normalization(
-            h, training=True)))
+        (
+            "batch_norm",
+            lambda h: tf.compat.v1.layers.batch_normalization(
+                h, training=True
+            ),
+        ),
+    )
     def test_exact_refuses_ops_that_stop_gradients(self, transform):
         inputs = np.random.RandomState(4).randn(8, 4)
 
@@ -757,24 +966,27 @@ class RandomnessTest(tf.test.TestCase):
 
         def make_logits():
             kernel = tf.compat.v1.get_variable(
-                "kernel", initializer=rng.randn(6, 4))
+                "kernel", initializer=rng.randn(6, 4)
+            )
             bias = tf.compat.v1.get_variable("bias", initializer=rng.randn(4))
             dropped = tf.nn.dropout(tf.constant(inputs), rate=0.5)
             return tf.matmul(dropped, kernel) + bias
 
         with tf.Graph().as_default():
             logits, regularizer = build_regularizer(
-                "standard", make_logits, method="exact")
+                "standard", make_logits, method="exact"
+            )
             logits, regularizer = run((logits, regularizer))
         probabilities = np.exp(logits - logits.max(-1, keepdims=True))
         probabilities /= probabilities.sum(-1, keepdims=True)
         centred = logits - (probabilities * logits).sum(-1, keepdims=True)
-        expected = np.mean(np.sum(probabilities * centred ** 2, -1))
+        expected = np.mean(np.sum(probabilities * centred**2, -1))
         self.assertAllClose(regularizer, expected, rtol=1e-10)
 
 
-class InputConversionTest(tf.test.TestCase, parameterized.TestCase,
-                          ToleranceMixin):
+class InputConversionTest(
+    tf.test.TestCase, parameterized.TestCase, ToleranceMixin
+):
     """Labels, batches and initializers in the forms TF1 code passes them."""
 
     def test_labels_as_lists_and_float64_arrays_with_float32_logits(self):
@@ -790,14 +1002,17 @@ class InputConversionTest(tf.test.TestCase, parameterized.TestCase,
             regularizers = {}
             for index, (form, make_labels) in enumerate(forms.items()):
                 logits, regularizers[form] = build_regularizer(
-                    "empirical", make_mlp_logits(params, inputs, tf.float32),
-                    make_labels(), "exact", reuse=index > 0)
+                    "empirical",
+                    make_mlp_logits(params, inputs, tf.float32),
+                    make_labels(),
+                    "exact",
+                    reuse=index > 0,
+                )
                 self.assertEqual(regularizers[form].dtype, tf.float32)
             values = run(regularizers)
         expected = ref.mlp_regularizer("empirical", params, inputs, labels)
         for form in forms:
-            self.assertRelativelyClose(values[form], expected, 1e-5,
-                                       msg=form)
+            self.assertRelativelyClose(values[form], expected, 1e-5, msg=form)
 
     @parameterized.parameters(*dfr.METHODS)
     def test_float64_numpy_batch_mixed_into_float32_ops(self, method):
@@ -806,26 +1021,34 @@ class InputConversionTest(tf.test.TestCase, parameterized.TestCase,
 
         def make_logits():
             weights = tf.compat.v1.get_variable(
-                "kernel", kernel.shape, tf.float32,
-                tf.compat.v1.constant_initializer(kernel))
+                "kernel",
+                kernel.shape,
+                tf.float32,
+                tf.compat.v1.constant_initializer(kernel),
+            )
             offsets = tf.compat.v1.get_variable(
-                "bias", bias.shape, tf.float32,
-                tf.compat.v1.constant_initializer(bias))
+                "bias",
+                bias.shape,
+                tf.float32,
+                tf.compat.v1.constant_initializer(bias),
+            )
             # float64 numpy inputs meet float32 variables, as in TF1 code.
             products = weights * inputs[:, :, None]
             return tf.reduce_sum(products, axis=1) + offsets
 
         with tf.Graph().as_default():
             logits, regularizers, _ = build_all_kinds(
-                make_logits, labels, method, 1e-3)
+                make_logits, labels, method, 1e-3
+            )
             self.assertEqual(logits.dtype, tf.float32)
             values = run(regularizers)
         for kind in ("standard", "empirical"):
             self.assertRelativelyClose(
-                values[kind], ref.mlp_regularizer(kind, params, inputs,
-                                                  labels),
+                values[kind],
+                ref.mlp_regularizer(kind, params, inputs, labels),
                 max(finite_difference_rtol(method, 1e-3), FLOAT32_RTOL),
-                msg=kind)
+                msg=kind,
+            )
 
     @parameterized.parameters(*dfr.METHODS)
     def test_get_variable_with_float64_array_initializer(self, method):
@@ -834,20 +1057,31 @@ class InputConversionTest(tf.test.TestCase, parameterized.TestCase,
         eps = 1e-4
         for offset in (eps, -eps):
             self.assertEqual(
-                ref.mlp_activation_switches(params, inputs, offset), 0)
+                ref.mlp_activation_switches(params, inputs, offset), 0
+            )
         for kind in ("standard", "empirical"):
             with tf.Graph().as_default():
                 _, regularizer = build_regularizer(
-                    kind, make_array_initialized_logits(params, inputs),
-                    labels, method, eps)
+                    kind,
+                    make_array_initialized_logits(params, inputs),
+                    labels,
+                    method,
+                    eps,
+                )
                 self.assertEqual(
-                    [v.dtype.base_dtype for v in
-                     tf.compat.v1.trainable_variables(SCOPE)],
-                    [tf.float64] * 4)
+                    [
+                        v.dtype.base_dtype
+                        for v in tf.compat.v1.trainable_variables(SCOPE)
+                    ],
+                    [tf.float64] * 4,
+                )
                 value = run(regularizer)
             self.assertRelativelyClose(
-                value, ref.mlp_regularizer(kind, params, inputs, labels),
-                finite_difference_rtol(method, eps), msg=kind)
+                value,
+                ref.mlp_regularizer(kind, params, inputs, labels),
+                finite_difference_rtol(method, eps),
+                msg=kind,
+            )
 
     def test_reuse_with_float64_array_initializer(self):
         # With reuse=True, the library's unperturbed pass calls make_logits
@@ -860,8 +1094,7 @@ class InputConversionTest(tf.test.TestCase, parameterized.TestCase,
         make_logits = make_array_initialized_logits(params, inputs)
         with tf.Graph().as_default():
             _, first = build_regularizer("standard", make_logits)
-            _, shared = build_regularizer("standard", make_logits,
-                                          reuse=True)
+            _, shared = build_regularizer("standard", make_logits, reuse=True)
             first, shared = run((first, shared))
         self.assertEqual(first, shared)
 
@@ -870,21 +1103,35 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
     """Each bad input gets a clear error at graph-construction time."""
 
     @parameterized.product(
-        kind=["standard", "empirical"], method=dfr.METHODS,
-        perturbation=[0, 0.0, -1e-4, math.nan, math.inf, -math.inf, "1e-4",
-                      None])
+        kind=["standard", "empirical"],
+        method=dfr.METHODS,
+        perturbation=[
+            0,
+            0.0,
+            -1e-4,
+            math.nan,
+            math.inf,
+            -math.inf,
+            "1e-4",
+            None,
+        ],
+    )
     def test_bad_perturbation(self, kind, method, perturbation):
         with tf.Graph().as_default():
             with self.assertRaisesRegex(ValueError, "perturbation") as caught:
-                build_regularizer(kind, make_trig_logits(), TRIG_LABELS,
-                                  method, perturbation)
+                build_regularizer(
+                    kind, make_trig_logits(), TRIG_LABELS, method, perturbation
+                )
         self.assertIn(repr(perturbation), str(caught.exception))
 
     def test_partitioned_variable_refused(self):
         def make_logits():
             kernel = tf.compat.v1.get_variable(
-                "kernel", [4, 3], tf.float64,
-                partitioner=tf.compat.v1.fixed_size_partitioner(2))
+                "kernel",
+                [4, 3],
+                tf.float64,
+                partitioner=tf.compat.v1.fixed_size_partitioner(2),
+            )
             return tf.matmul(np.ones([2, 4]), kernel)
 
         with tf.Graph().as_default():
@@ -899,24 +1146,28 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
 
         with tf.Graph().as_default():
             with self.assertRaisesRegex(ValueError, "1e-08.*float32"):
-                build_regularizer("standard", make_logits, method=method,
-                                  perturbation=1e-8)
+                build_regularizer(
+                    "standard", make_logits, method=method, perturbation=1e-8
+                )
 
     def test_labels_checked_at_run_time_when_batch_is_unknown(self):
         def make_logits():
-            return tf.matmul(inputs, tf.compat.v1.get_variable(
-                "kernel", [4, 3], tf.float64))
+            return tf.matmul(
+                inputs, tf.compat.v1.get_variable("kernel", [4, 3], tf.float64)
+            )
 
         with tf.Graph().as_default() as graph:
             inputs = tf.compat.v1.placeholder(tf.float64, [None, 4])
             # Static [1, 3] fits [None, 3]; one label must not be broadcast.
             _, regularizer = build_regularizer(
-                "empirical", make_logits, labels=[[1.0, 0.0, 0.0]])
+                "empirical", make_logits, labels=[[1.0, 0.0, 0.0]]
+            )
             with tf.compat.v1.Session(graph=graph) as session:
                 session.run(tf.compat.v1.global_variables_initializer())
                 session.run(regularizer, {inputs: np.ones([1, 4])})
                 with self.assertRaisesRegex(
-                        tf.errors.InvalidArgumentError, "labels must have"):
+                    tf.errors.InvalidArgumentError, "labels must have"
+                ):
                     session.run(regularizer, {inputs: np.ones([5, 4])})
 
     @parameterized.parameters(*dfr.METHODS)
@@ -924,8 +1175,9 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
         inputs = np.ones([2, 4])
 
         def make_logits():
-            return tf.matmul(inputs, tf.compat.v1.get_variable(
-                "kernel", [4, 3], tf.float64))
+            return tf.matmul(
+                inputs, tf.compat.v1.get_variable("kernel", [4, 3], tf.float64)
+            )
 
         def make_logits_reading_outside():
             return make_logits() + outside
@@ -936,22 +1188,28 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
 
             def body(step, total):
                 _, regularizer = build_regularizer(
-                    "standard", make_logits_reading_outside, method=method,
-                    reuse=True)
+                    "standard",
+                    make_logits_reading_outside,
+                    method=method,
+                    reuse=True,
+                )
                 return step + 1, total + regularizer
 
             with self.assertRaisesRegex(ValueError, "outside"):
                 tf.compat.v1.while_loop(
-                    lambda step, total: step < 2, body,
-                    [0, tf.constant(0.0, tf.float64)])
+                    lambda step, total: step < 2,
+                    body,
+                    [0, tf.constant(0.0, tf.float64)],
+                )
 
     @parameterized.parameters("standard", "empirical")
     def test_unknown_method_lists_the_allowed_ones(self, kind):
         for method in ("backward", "Forward", "", None):
             with tf.Graph().as_default():
                 with self.assertRaises(ValueError) as caught:
-                    build_regularizer(kind, make_trig_logits(), TRIG_LABELS,
-                                      method)
+                    build_regularizer(
+                        kind, make_trig_logits(), TRIG_LABELS, method
+                    )
             for allowed in dfr.METHODS:
                 self.assertIn(allowed, str(caught.exception))
             self.assertIn(repr(method), str(caught.exception))
@@ -968,22 +1226,30 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
         with tf.Graph().as_default():
             for should_regularize in (None, "embedding", True):
                 with self.assertRaisesRegex(TypeError, "should_regularize"):
-                    build_regularizer(kind, make_trig_logits(), TRIG_LABELS,
-                                      should_regularize=should_regularize)
+                    build_regularizer(
+                        kind,
+                        make_trig_logits(),
+                        TRIG_LABELS,
+                        should_regularize=should_regularize,
+                    )
 
     @parameterized.parameters("standard", "empirical")
     def test_integer_logits(self, kind):
         with tf.Graph().as_default():
             with self.assertRaisesRegex(ValueError, "int32"):
-                build_regularizer(kind, lambda: tf.constant([[1, 2], [3, 4]]),
-                                  [[1, 0], [0, 1]])
+                build_regularizer(
+                    kind,
+                    lambda: tf.constant([[1, 2], [3, 4]]),
+                    [[1, 0], [0, 1]],
+                )
 
     @parameterized.parameters("standard", "empirical")
     def test_rank_one_logits(self, kind):
         with tf.Graph().as_default():
             with self.assertRaisesRegex(ValueError, r"rank.*\(3,\)"):
-                build_regularizer(kind, lambda: tf.constant([1.0, 2.0, 3.0]),
-                                  [1.0, 0.0, 0.0])
+                build_regularizer(
+                    kind, lambda: tf.constant([1.0, 2.0, 3.0]), [1.0, 0.0, 0.0]
+                )
 
     def test_labels_shape_mismatch_names_both_shapes(self):
         for shape in ((4, 2), (3, 3), (4, 3, 1)):
@@ -1001,8 +1267,9 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
             outside = tf.Variable(np.ones((4, 3)), name="outside_kernel")
 
             def make_logits():
-                bias = tf.compat.v1.get_variable("bias",
-                                                 initializer=np.ones(3))
+                bias = tf.compat.v1.get_variable(
+                    "bias", initializer=np.ones(3)
+                )
                 return tf.matmul(np.ones((4, 4)), outside) + bias
 
             with self.assertRaisesRegex(ValueError, "outside_kernel"):
@@ -1012,11 +1279,13 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
         with tf.Graph().as_default():
             with tf.compat.v1.variable_scope("elsewhere"):
                 elsewhere = tf.compat.v1.get_variable(
-                    "kernel", initializer=np.ones((4, 3)))
+                    "kernel", initializer=np.ones((4, 3))
+                )
 
             def make_logits():
-                bias = tf.compat.v1.get_variable("bias",
-                                                 initializer=np.ones(3))
+                bias = tf.compat.v1.get_variable(
+                    "bias", initializer=np.ones(3)
+                )
                 return tf.matmul(np.ones((4, 4)), elsewhere) + bias
 
             with self.assertRaisesRegex(ValueError, "elsewhere/kernel"):
@@ -1047,18 +1316,21 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
     @parameterized.parameters("standard", "empirical")
     def test_building_twice_in_one_scope_names_the_scope(self, kind):
         with tf.Graph().as_default():
-            build_regularizer(kind, make_trig_logits(), TRIG_LABELS,
-                              scope="twice")
+            build_regularizer(
+                kind, make_trig_logits(), TRIG_LABELS, scope="twice"
+            )
             with self.assertRaisesRegex(ValueError, "'twice'"):
-                build_regularizer(kind, make_trig_logits(), TRIG_LABELS,
-                                  scope="twice")
+                build_regularizer(
+                    kind, make_trig_logits(), TRIG_LABELS, scope="twice"
+                )
 
     def test_reuse_shares_the_variables(self):
         with tf.Graph().as_default():
             _, first = build_regularizer("standard", make_trig_logits())
             count = len(tf.compat.v1.global_variables())
-            _, second = build_regularizer("standard", make_trig_logits(),
-                                          reuse=True)
+            _, second = build_regularizer(
+                "standard", make_trig_logits(), reuse=True
+            )
             self.assertLen(tf.compat.v1.global_variables(), count)
             assign = tf.compat.v1.trainable_variables(SCOPE)[0].assign(0.3)
             with tf.compat.v1.Session() as session:
@@ -1067,14 +1339,17 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
                 first, second = session.run((first, second))
         self.assertEqual(first, second)
         self.assertAllClose(
-            first, ref.trig_regularizer("standard", 0.3, TRIG_B, TRIG_INPUTS),
-            rtol=1e-3)
+            first,
+            ref.trig_regularizer("standard", 0.3, TRIG_B, TRIG_INPUTS),
+            rtol=1e-3,
+        )
 
     def test_reuse_of_an_empty_scope_names_it(self):
         with tf.Graph().as_default():
             with self.assertRaisesRegex(ValueError, "'empty'"):
-                build_regularizer("standard", make_trig_logits(),
-                                  scope="empty", reuse=True)
+                build_regularizer(
+                    "standard", make_trig_logits(), scope="empty", reuse=True
+                )
 
 
 class GraphModeTest(tf.test.TestCase, parameterized.TestCase):
@@ -1084,16 +1359,21 @@ class GraphModeTest(tf.test.TestCase, parameterized.TestCase):
         with self.assertRaises(RuntimeError) as caught:
             build()
         message = str(caught.exception)
-        for part in ("graph mode", "tf.Graph().as_default()",
-                     "keras_fisher_rao"):
+        for part in (
+            "graph mode",
+            "tf.Graph().as_default()",
+            "keras_fisher_rao",
+        ):
             self.assertIn(part, message)
 
-    @parameterized.product(kind=["standard", "empirical"],
-                           method=dfr.METHODS)
+    @parameterized.product(kind=["standard", "empirical"], method=dfr.METHODS)
     def test_eager_call_is_refused(self, kind, method):
         self.assertTrue(tf.executing_eagerly())
-        self.assertRefusedForGraphMode(lambda: build_regularizer(
-            kind, make_trig_logits(), TRIG_LABELS, method))
+        self.assertRefusedForGraphMode(
+            lambda: build_regularizer(
+                kind, make_trig_logits(), TRIG_LABELS, method
+            )
+        )
 
     @parameterized.parameters("standard", "empirical")
     def test_tf_function_traced_from_eager_is_refused(self, kind):
@@ -1101,14 +1381,16 @@ class GraphModeTest(tf.test.TestCase, parameterized.TestCase):
         # still make variables the custom getter cannot scale.
         @tf.function
         def build():
-            return build_regularizer(kind, make_trig_logits(), TRIG_LABELS,
-                                     "exact")[1]
+            return build_regularizer(
+                kind, make_trig_logits(), TRIG_LABELS, "exact"
+            )[1]
 
         self.assertRefusedForGraphMode(build)
 
 
-class GraphContextTest(tf.test.TestCase, parameterized.TestCase,
-                       ToleranceMixin):
+class GraphContextTest(
+    tf.test.TestCase, parameterized.TestCase, ToleranceMixin
+):
     """Outer variable scopes and batches of unknown size fed at run time."""
 
     def _params_and_data(self, batch=6):
@@ -1117,7 +1399,8 @@ class GraphContextTest(tf.test.TestCase, parameterized.TestCase,
         # smooth model, so every method meets finite_difference_rtol.
         for offset in (1e-4, -1e-4):
             self.assertEqual(
-                ref.mlp_activation_switches(params, inputs, offset), 0)
+                ref.mlp_activation_switches(params, inputs, offset), 0
+            )
         return params, inputs, labels
 
     @parameterized.parameters(*dfr.METHODS)
@@ -1132,28 +1415,37 @@ class GraphContextTest(tf.test.TestCase, parameterized.TestCase,
         with tf.Graph().as_default():
             with tf.compat.v1.variable_scope("outer"):
                 _, regularizers, _ = build_all_kinds(
-                    make_mlp_logits(params, inputs), labels, method,
-                    should_regularize=record)
+                    make_mlp_logits(params, inputs),
+                    labels,
+                    method,
+                    should_regularize=record,
+                )
                 # The caller fetches the real variables back by name.
                 with tf.compat.v1.variable_scope(SCOPE, reuse=True):
-                    kernel = tf.compat.v1.get_variable("layer0/kernel",
-                                                       dtype=tf.float64)
-                with self.assertRaisesRegex(ValueError,
-                                            f"'outer/{SCOPE}'"):
-                    build_regularizer("standard",
-                                      make_mlp_logits(params, inputs))
+                    kernel = tf.compat.v1.get_variable(
+                        "layer0/kernel", dtype=tf.float64
+                    )
+                with self.assertRaisesRegex(ValueError, f"'outer/{SCOPE}'"):
+                    build_regularizer(
+                        "standard", make_mlp_logits(params, inputs)
+                    )
             names = [v.op.name for v in tf.compat.v1.trainable_variables()]
             values, kernel = run((regularizers, kernel))
-        expected_names = [f"outer/{SCOPE}/layer{i}/{part}" for i in range(3)
-                          for part in ("kernel", "bias")]
+        expected_names = [
+            f"outer/{SCOPE}/layer{i}/{part}"
+            for i in range(3)
+            for part in ("kernel", "bias")
+        ]
         self.assertEqual(names, expected_names)
         self.assertEqual(seen, set(expected_names))
         self.assertAllEqual(kernel, params[0][0])
         for kind in ("standard", "empirical"):
             self.assertRelativelyClose(
-                values[kind], ref.mlp_regularizer(kind, params, inputs,
-                                                  labels),
-                finite_difference_rtol(method, 1e-4), msg=kind)
+                values[kind],
+                ref.mlp_regularizer(kind, params, inputs, labels),
+                finite_difference_rtol(method, 1e-4),
+                msg=kind,
+            )
 
     @parameterized.parameters(*dfr.METHODS)
     def test_placeholders_of_unknown_batch_size(self, method):
@@ -1166,37 +1458,50 @@ class GraphContextTest(tf.test.TestCase, parameterized.TestCase,
                 hidden = inputs_feed
                 for layer, (kernel, bias) in enumerate(params):
                     hidden = tf.compat.v1.layers.dense(
-                        hidden, kernel.shape[1],
+                        hidden,
+                        kernel.shape[1],
                         kernel_initializer=tf.compat.v1.constant_initializer(
-                            kernel),
+                            kernel
+                        ),
                         bias_initializer=tf.compat.v1.constant_initializer(
-                            bias),
-                        name=f"layer{layer}")
+                            bias
+                        ),
+                        name=f"layer{layer}",
+                    )
                     if layer < len(params) - 1:
                         hidden = tf.nn.relu(hidden)
                 return hidden
 
             logits, regularizers, _ = build_all_kinds(
-                make_logits, labels_feed, method)
+                make_logits, labels_feed, method
+            )
             self.assertEqual(logits.shape.as_list(), [None, 3])
             with tf.compat.v1.Session() as session:
                 session.run(tf.compat.v1.global_variables_initializer())
                 # Two batch sizes through one graph.
-                values = {rows: session.run(regularizers, {
-                    inputs_feed: inputs[:rows], labels_feed: labels[:rows]})
-                    for rows in (2, 6)}
+                values = {
+                    rows: session.run(
+                        regularizers,
+                        {
+                            inputs_feed: inputs[:rows],
+                            labels_feed: labels[:rows],
+                        },
+                    )
+                    for rows in (2, 6)
+                }
         for rows, by_kind in values.items():
             for kind in ("standard", "empirical"):
                 self.assertRelativelyClose(
                     by_kind[kind],
-                    ref.mlp_regularizer(kind, params, inputs[:rows],
-                                        labels[:rows]),
+                    ref.mlp_regularizer(
+                        kind, params, inputs[:rows], labels[:rows]
+                    ),
                     finite_difference_rtol(method, 1e-4),
-                    msg=f"{kind}, batch {rows}")
+                    msg=f"{kind}, batch {rows}",
+                )
 
 
-class WhileLoopTest(tf.test.TestCase, parameterized.TestCase,
-                    ToleranceMixin):
+class WhileLoopTest(tf.test.TestCase, parameterized.TestCase, ToleranceMixin):
     """Built with reuse=True inside a tf.compat.v1.while_loop body."""
 
     @parameterized.parameters(*dfr.METHODS)
@@ -1208,38 +1513,43 @@ class WhileLoopTest(tf.test.TestCase, parameterized.TestCase,
 
             def body(step, values):
                 del values  # Overwritten: each step rebuilds them.
-                _, inside, _ = build_all_kinds(make_logits, labels, method,
-                                               reuse=True)
+                _, inside, _ = build_all_kinds(
+                    make_logits, labels, method, reuse=True
+                )
                 return step + 1, [inside[kind] for kind in KINDS]
 
             zeros = [tf.constant(0.0, tf.float64) for _ in KINDS]
             _, inside = tf.compat.v1.while_loop(
-                lambda step, values: step < 2, body,
-                [tf.constant(0), zeros])
+                lambda step, values: step < 2, body, [tf.constant(0), zeros]
+            )
             outside, inside = run((outside, inside))
         for kind, value in zip(KINDS, inside, strict=True):
-            self.assertRelativelyClose(value, outside[kind],
-                                       rounding_rtol(method), msg=kind)
+            self.assertRelativelyClose(
+                value, outside[kind], rounding_rtol(method), msg=kind
+            )
 
     @parameterized.parameters(*dfr.METHODS)
-    def test_training_steps_in_a_loop_body_lower_the_regularizer(
-            self, method):
+    def test_training_steps_in_a_loop_body_lower_the_regularizer(self, method):
         params, inputs, labels = small_mlp(16)
         make_logits = make_mlp_logits(params, inputs)
         optimizer = tf.compat.v1.train.GradientDescentOptimizer(0.05)
         with tf.Graph().as_default():
-            _, before = build_regularizer("empirical", make_logits, labels,
-                                          method)
+            _, before = build_regularizer(
+                "empirical", make_logits, labels, method
+            )
 
             def body(step):
                 _, regularizer = build_regularizer(
-                    "empirical", make_logits, labels, method, reuse=True)
+                    "empirical", make_logits, labels, method, reuse=True
+                )
                 with tf.control_dependencies(
-                        [optimizer.minimize(regularizer)]):
+                    [optimizer.minimize(regularizer)]
+                ):
                     return step + 1
 
-            loop = tf.compat.v1.while_loop(lambda step: step < 40, body,
-                                           [tf.constant(0)])
+            loop = tf.compat.v1.while_loop(
+                lambda step: step < 40, body, [tf.constant(0)]
+            )
             with tf.compat.v1.Session() as session:
                 session.run(tf.compat.v1.global_variables_initializer())
                 start = session.run(before)
@@ -1257,14 +1567,21 @@ class TrainingTest(tf.test.TestCase, parameterized.TestCase):
         params, inputs, labels = small_mlp(16)
         with tf.Graph().as_default():
             logits, regularizer = build_regularizer(
-                kind, make_mlp_logits(params, inputs), labels, method)
+                kind, make_mlp_logits(params, inputs), labels, method
+            )
             cross_entropy = tf.reduce_mean(
-                tf.nn.softmax_cross_entropy_with_logits(labels=labels,
-                                                        logits=logits))
-            loss = (regularizer if objective == "regularizer"
-                    else cross_entropy + 0.1 * regularizer)
-            train = tf.compat.v1.train.GradientDescentOptimizer(
-                0.05).minimize(loss)
+                tf.nn.softmax_cross_entropy_with_logits(
+                    labels=labels, logits=logits
+                )
+            )
+            loss = (
+                regularizer
+                if objective == "regularizer"
+                else cross_entropy + 0.1 * regularizer
+            )
+            train = tf.compat.v1.train.GradientDescentOptimizer(0.05).minimize(
+                loss
+            )
             history = []
             with tf.compat.v1.Session() as session:
                 session.run(tf.compat.v1.global_variables_initializer())
@@ -1294,7 +1611,8 @@ class ImportTest(tf.test.TestCase):
         # Executes the module's import-time code again, in a fresh module
         # object, so the check does not depend on import order.
         spec = importlib.util.spec_from_file_location(
-            "direct_fisher_rao_fresh_import", dfr.__file__)
+            "direct_fisher_rao_fresh_import", dfr.__file__
+        )
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         self.assertTrue(tf.executing_eagerly())

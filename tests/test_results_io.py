@@ -24,13 +24,17 @@ import sys
 import numpy as np
 import pytest
 
-import results_io
+from fisher_rao_experiments import results_io
 
 
 def _results(**trajectories):
     results = {key: [0.5, 0.25] for key in results_io.TRAJECTORY_KEYS}
-    results.update(hparams={"random_seed": 1}, stopped_at_step=None,
-                   checkpoint=None, num_parameters=3)
+    results.update(
+        hparams={"random_seed": 1},
+        stopped_at_step=None,
+        checkpoint=None,
+        num_parameters=3,
+    )
     results.update(trajectories)
     return results
 
@@ -40,9 +44,10 @@ def _reject_constant(token):
 
 
 def test_non_finite_and_numpy_values_become_strict_json(tmp_path):
-    results = _results(train_loss=[np.float32(0.5), math.nan, math.inf,
-                                   -math.inf],
-                       steps=np.arange(3))
+    results = _results(
+        train_loss=[np.float32(0.5), math.nan, math.inf, -math.inf],
+        steps=np.arange(3),
+    )
     path = results_io.write_json_atomically(results, tmp_path, "run")
     with open(path) as results_file:
         text = results_file.read()
@@ -55,7 +60,8 @@ def test_non_finite_and_numpy_values_become_strict_json(tmp_path):
 def test_an_existing_file_is_never_replaced(tmp_path):
     first = results_io.write_json_atomically(_results(), tmp_path, "run")
     second = results_io.write_json_atomically(
-        _results(steps=[7, 8]), tmp_path, "run")
+        _results(steps=[7, 8]), tmp_path, "run"
+    )
     assert first != second
     assert os.path.basename(second) == "run-1.json"
     assert results_io.load_results(first)["steps"] == [0.5, 0.25]
@@ -77,14 +83,18 @@ def test_directory_is_created(tmp_path):
     assert os.path.dirname(path) == str(directory)
 
 
-@pytest.mark.parametrize("text, message", [
-    ('{"hparams": NaN}', "non-standard JSON token NaN"),
-    ("{not json", "not valid JSON"),
-    ("[1, 2]", "does not hold a JSON object"),
-    ('{"hparams": {}}', "lacks the results keys"),
-])
-def test_load_results_refuses_what_is_not_a_results_file(tmp_path, text,
-                                                          message):
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('{"hparams": NaN}', "non-standard JSON token NaN"),
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "does not hold a JSON object"),
+        ('{"hparams": {}}', "lacks the results keys"),
+    ],
+)
+def test_load_results_refuses_what_is_not_a_results_file(
+    tmp_path, text, message
+):
     path = tmp_path / "bad.json"
     path.write_text(text)
     with pytest.raises(ValueError, match=message):
@@ -100,16 +110,19 @@ def test_load_results_refuses_trajectories_that_are_not_lists(tmp_path):
 
 def _fake_checkpoint(contents):
     """A save_checkpoint writing `contents` to two files at the prefix."""
+
     def save(prefix):
         for suffix in (".index", ".data-00000-of-00001"):
             with open(prefix + suffix, "w") as checkpoint_file:
                 checkpoint_file.write(contents)
+
     return save
 
 
 def test_write_run_places_the_checkpoint_beside_and_names_it(tmp_path):
-    path = results_io.write_run(_results(), tmp_path, "run",
-                                save_checkpoint=_fake_checkpoint("first"))
+    path = results_io.write_run(
+        _results(), tmp_path, "run", save_checkpoint=_fake_checkpoint("first")
+    )
     assert path == str(tmp_path / "run.json")
     prefix = results_io.load_results(path)["checkpoint"]
     assert prefix == str(tmp_path / "run.ckpt" / "model")
@@ -120,28 +133,36 @@ def test_write_run_places_the_checkpoint_beside_and_names_it(tmp_path):
 
 
 def test_write_run_never_replaces_a_checkpoint_or_results_file(tmp_path):
-    first = results_io.write_run(_results(), tmp_path, "run",
-                                 save_checkpoint=_fake_checkpoint("first"))
+    first = results_io.write_run(
+        _results(), tmp_path, "run", save_checkpoint=_fake_checkpoint("first")
+    )
     # A results file without checkpoint takes the next name first.
     (tmp_path / "run-1.json").write_text("{}")
-    second = results_io.write_run(_results(), tmp_path, "run",
-                                  save_checkpoint=_fake_checkpoint("second"))
+    second = results_io.write_run(
+        _results(), tmp_path, "run", save_checkpoint=_fake_checkpoint("second")
+    )
     assert os.path.basename(second) == "run-2.json"
     for path, contents in ((first, "first"), (second, "second")):
-        with open(results_io.load_results(path)["checkpoint"]
-                  + ".index") as checkpoint_file:
+        with open(
+            results_io.load_results(path)["checkpoint"] + ".index"
+        ) as checkpoint_file:
             assert checkpoint_file.read() == contents
     assert sorted(os.listdir(tmp_path)) == [
-        "run-1.json", "run-2.ckpt", "run-2.json", "run.ckpt", "run.json"]
+        "run-1.json",
+        "run-2.ckpt",
+        "run-2.json",
+        "run.ckpt",
+        "run.json",
+    ]
 
 
 def test_a_failing_checkpoint_leaves_nothing(tmp_path):
     def fail(prefix):
         _fake_checkpoint("partial")(prefix)
         raise RuntimeError("disk full")
+
     with pytest.raises(RuntimeError, match="disk full"):
-        results_io.write_run(_results(), tmp_path, "run",
-                             save_checkpoint=fail)
+        results_io.write_run(_results(), tmp_path, "run", save_checkpoint=fail)
     assert os.listdir(tmp_path) == []
 
 
@@ -158,10 +179,12 @@ def test_stale_temporaries_of_dead_writers_are_removed(tmp_path):
     stale_checkpoint = tmp_path / f".tmp-{host}-{_dead_pid()}-x9.ckpt"
     stale_checkpoint.mkdir()
     (stale_checkpoint / "model.index").write_text("")
-    kept = [f".tmp-{host}-{os.getpid()}-live.json",  # A live writer's.
-            f".tmp-another-host-{_dead_pid()}-x.json",  # Another host's.
-            ".tmp-abc123.json",  # No owner recorded: not ours to judge.
-            "run.json"]
+    kept = [
+        f".tmp-{host}-{os.getpid()}-live.json",  # A live writer's.
+        f".tmp-another-host-{_dead_pid()}-x.json",  # Another host's.
+        ".tmp-abc123.json",  # No owner recorded: not ours to judge.
+        "run.json",
+    ]
     for name in kept:
         (tmp_path / name).write_text("")
     removed = results_io.remove_stale_temporaries(tmp_path)
@@ -183,12 +206,16 @@ def test_ensure_writable_directory_creates_and_accepts(tmp_path):
     assert os.listdir(directory) == []  # The probe is gone.
 
 
-@pytest.mark.parametrize("relative, reason", [
-    ("a_file", "is a file, not a directory"),
-    ("a_file/below", "a part of the path is a file"),
-])
-def test_ensure_writable_directory_refuses_in_one_line(tmp_path, relative,
-                                                        reason):
+@pytest.mark.parametrize(
+    "relative, reason",
+    [
+        ("a_file", "is a file, not a directory"),
+        ("a_file/below", "a part of the path is a file"),
+    ],
+)
+def test_ensure_writable_directory_refuses_in_one_line(
+    tmp_path, relative, reason
+):
     (tmp_path / "a_file").write_text("")
     path = str(tmp_path / relative)
     with pytest.raises(results_io.UnwritableDirectoryError) as caught:
@@ -203,8 +230,10 @@ def test_ensure_writable_directory_refuses_in_one_line(tmp_path, relative,
 def test_ensure_writable_directory_refuses_a_read_only_directory(tmp_path):
     directory = tmp_path / "read_only"
     directory.mkdir(mode=0o555)
-    with pytest.raises(results_io.UnwritableDirectoryError,
-                       match="is not writable: Permission denied"):
+    with pytest.raises(
+        results_io.UnwritableDirectoryError,
+        match="is not writable: Permission denied",
+    ):
         results_io.ensure_writable_directory(str(directory), "--output_dir")
 
 
@@ -213,21 +242,29 @@ def test_replace_json_atomically_replaces_with_strict_json(tmp_path):
     results_io.replace_json_atomically({"tau": math.nan}, path)
     results_io.replace_json_atomically({"tau": 0.5, "n": np.int64(3)}, path)
     assert json.loads(path.read_text(), parse_constant=_reject_constant) == {
-        "tau": 0.5, "n": 3}
+        "tau": 0.5,
+        "n": 3,
+    }
     assert os.listdir(tmp_path) == ["summary.json"]
 
 
-@pytest.mark.parametrize("steps, train_loss, stopped_at_step, complete", [
-    ([0, 5, 10], [1.0, 0.5, 0.2], None, True),
-    ([0, 5], [1.0, 0.5], None, False),          # Interrupted.
-    ([0, 5, 10], [1.0, 0.5, None], None, False),  # Diverged at the end.
-    ([0, 5], [1.0, 0.01], 5, True),             # Stopped by its stop loss.
-    ([], [], None, False),
-])
+@pytest.mark.parametrize(
+    "steps, train_loss, stopped_at_step, complete",
+    [
+        ([0, 5, 10], [1.0, 0.5, 0.2], None, True),
+        ([0, 5], [1.0, 0.5], None, False),  # Interrupted.
+        ([0, 5, 10], [1.0, 0.5, None], None, False),  # Diverged at the end.
+        ([0, 5], [1.0, 0.01], 5, True),  # Stopped by its stop loss.
+        ([], [], None, False),
+    ],
+)
 def test_is_complete(steps, train_loss, stopped_at_step, complete):
-    results = _results(steps=steps, train_loss=train_loss,
-                       stopped_at_step=stopped_at_step,
-                       hparams={"train_steps": 10})
+    results = _results(
+        steps=steps,
+        train_loss=train_loss,
+        stopped_at_step=stopped_at_step,
+        hparams={"train_steps": 10},
+    )
     assert results_io.is_complete(results) is complete
 
 
@@ -251,27 +288,43 @@ def test_replace_text_atomically_writes_the_text(tmp_path):
 
 
 def test_hparams_match_compares_the_keys_that_decide_a_run():
-    point = {"regularization_norm": "None", "label_noise": 0.0,
-             "random_seed": 1, "fisher_rao_method": "forward",
-             "stop_train_loss": None, "output_dir": "here"}
-    hparams = dict(point, label_noise=1e-13, fisher_rao_method="exact",
-                   fisher_rao_lambda=0.5, output_dir="elsewhere",
-                   train_size=1000)
+    point = {
+        "regularization_norm": "None",
+        "label_noise": 0.0,
+        "random_seed": 1,
+        "fisher_rao_method": "forward",
+        "stop_train_loss": None,
+        "output_dir": "here",
+    }
+    hparams = dict(
+        point,
+        label_noise=1e-13,
+        fisher_rao_method="exact",
+        fisher_rao_lambda=0.5,
+        output_dir="elsewhere",
+        train_size=1000,
+    )
     # None's lambda and method, and where a run writes, do not matter; nor
     # keys the point does not set.
     assert results_io.hparams_match(point, hparams)
     assert results_io.compared_keys(point) == [
-        "regularization_norm", "label_noise", "random_seed",
-        "stop_train_loss"]
+        "regularization_norm",
+        "label_noise",
+        "random_seed",
+        "stop_train_loss",
+    ]
     assert not results_io.hparams_match(
-        dict(point, regularization_norm="fr"), hparams)
-    assert not results_io.hparams_match(point, dict(hparams,
-                                                    label_noise=0.1))
-    assert not results_io.hparams_match(point, dict(hparams,
-                                                    stop_train_loss=0.01))
+        dict(point, regularization_norm="fr"), hparams
+    )
+    assert not results_io.hparams_match(point, dict(hparams, label_noise=0.1))
     assert not results_io.hparams_match(
-        point, {key: value for key, value in hparams.items()
-                if key != "random_seed"})
+        point, dict(hparams, stop_train_loss=0.01)
+    )
+    assert not results_io.hparams_match(
+        point,
+        {key: value for key, value in hparams.items() if key != "random_seed"},
+    )
     # True is not 1.
-    assert not results_io.hparams_match({"random_seed": True},
-                                        dict(hparams, random_seed=1))
+    assert not results_io.hparams_match(
+        {"random_seed": True}, dict(hparams, random_seed=1)
+    )

@@ -33,15 +33,23 @@ import tensorflow as tf
 from absl import app
 
 import direct_fisher_rao
-import results_io
 import synthetic_classification as sc
+from fisher_rao_experiments import results_io
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLAGS = sc.FLAGS
 
-SMALL = dict(train_steps=120, eval_steps=50, batch_size=16, train_size=64,
-             test_size=32, layer_width=8, num_hidden_layers=2,
-             input_dimension=5, learning_rate=0.05)
+SMALL = dict(
+    train_steps=120,
+    eval_steps=50,
+    batch_size=16,
+    train_size=64,
+    test_size=32,
+    layer_width=8,
+    num_hidden_layers=2,
+    input_dimension=5,
+    learning_rate=0.05,
+)
 SMALL_FLAGS = [f"--{key}={value}" for key, value in SMALL.items()]
 
 
@@ -55,6 +63,7 @@ def small_config(output_dir, **overrides):
 def strict_json_load(path):
     def reject(token):
         raise ValueError(f"non-standard JSON token {token}")
+
     with open(path) as results_file:
         return json.load(results_file, parse_constant=reject)
 
@@ -62,9 +71,13 @@ def strict_json_load(path):
 def run_script(*args):
     """Runs the training script in a fresh Python; returns the process."""
     return subprocess.run(
-        [sys.executable, "synthetic_classification.py", *args], cwd=REPO_ROOT,
-        capture_output=True, text=True, timeout=300,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+        [sys.executable, "synthetic_classification.py", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+    )
 
 
 @contextlib.contextmanager
@@ -94,12 +107,16 @@ class CommandLineTest(tf.test.TestCase):
     """The script run as a user runs it, in a fresh Python."""
 
     def test_run_writes_a_strict_json_results_file_of_the_documented_shape(
-            self):
+        self,
+    ):
         output_dir = self.get_temp_dir()
         summary_dir = os.path.join(output_dir, "summaries")
-        process = run_script(*SMALL_FLAGS, "--regularization_norm=fre",
-                             f"--output_dir={output_dir}",
-                             f"--summary_dir={summary_dir}")
+        process = run_script(
+            *SMALL_FLAGS,
+            "--regularization_norm=fre",
+            f"--output_dir={output_dir}",
+            f"--summary_dir={summary_dir}",
+        )
         self.assertEqual(process.returncode, 0, process.stderr)
         self.assertIn("step 120/120", process.stderr)
         self.assertIn("steps/s", process.stderr)
@@ -107,34 +124,54 @@ class CommandLineTest(tf.test.TestCase):
         results = strict_json_load(path)
         self.assertCountEqual(results, results_io.RESULTS_KEYS)
         self.assertEqual(results["steps"], [0, 50, 100, 120])
-        for key in ("train_loss", "train_accuracy", "test_loss",
-                    "test_accuracy"):
+        for key in (
+            "train_loss",
+            "train_accuracy",
+            "test_loss",
+            "test_accuracy",
+        ):
             self.assertLen(results[key], 4)
         self.assertLen(results["regularizer_loss"], 120)
         for key in ("validation_loss", "validation_accuracy"):
             self.assertEqual(results[key], [None] * 4)  # No validation split.
-        expected_hparams = sc.resolve_config(dict(
-            small_config(output_dir), regularization_norm="fre",
-            summary_dir=summary_dir))
+        expected_hparams = sc.resolve_config(
+            dict(
+                small_config(output_dir),
+                regularization_norm="fre",
+                summary_dir=summary_dir,
+            )
+        )
         start_time = results["hparams"].pop("start_time")
         self.assertEqual(results["hparams"], expected_hparams)
         self.assertEqual(results["hparams"]["train_size"], 64)
         self.assertEqual(results["hparams"]["num_classes"], 2)
         self.assertIsNone(results["stopped_at_step"])
-        self.assertEqual(results["num_parameters"],
-                         (5 + 1) * 8 + 2 * (8 + 1) * 8 + (8 + 1) * 2)
-        self.assertIn(
-            start_time.replace("-", "").replace(":", "").replace("T", "-")
-            [:15], os.path.basename(path))
-        self.assertIn("synthetic_fre_lambda0_forward",
-                      os.path.basename(path))
-        self.assertEqual(results["checkpoint"],
-                         path[:-len(".json")] + ".ckpt/model")
         self.assertEqual(
-            sorted(tf.train.load_checkpoint(results["checkpoint"])
-                   .get_variable_to_shape_map()),
-            [f"model/dense_{index}/{name}" for index in range(4)
-             for name in ("bias", "kernel")])
+            results["num_parameters"],
+            (5 + 1) * 8 + 2 * (8 + 1) * 8 + (8 + 1) * 2,
+        )
+        self.assertIn(
+            start_time.replace("-", "")
+            .replace(":", "")
+            .replace("T", "-")[:15],
+            os.path.basename(path),
+        )
+        self.assertIn("synthetic_fre_lambda0_forward", os.path.basename(path))
+        self.assertEqual(
+            results["checkpoint"], path[: -len(".json")] + ".ckpt/model"
+        )
+        self.assertEqual(
+            sorted(
+                tf.train.load_checkpoint(
+                    results["checkpoint"]
+                ).get_variable_to_shape_map()
+            ),
+            [
+                f"model/dense_{index}/{name}"
+                for index in range(4)
+                for name in ("bias", "kernel")
+            ],
+        )
         self.assert_summaries_hold(summary_dir, results)
 
     def assert_summaries_hold(self, summary_dir, results):
@@ -143,33 +180,42 @@ class CommandLineTest(tf.test.TestCase):
         for event in tf.compat.v1.train.summary_iterator(events_path):
             for value in event.summary.value:
                 recorded.setdefault(value.tag, {})[event.step] = (
-                    value.simple_value)
+                    value.simple_value
+                )
         self.assertEqual(sorted(recorded["test_accuracy"]), results["steps"])
         self.assertAllClose(
             [recorded["train_loss"][step] for step in results["steps"]],
-            results["train_loss"])
+            results["train_loss"],
+        )
         self.assertAllClose(
             [recorded["regularizer_loss"][step] for step in range(120)],
-            results["regularizer_loss"])
+            results["regularizer_loss"],
+        )
 
     def test_bad_flags_stop_with_one_line_and_status_1(self):
         for args, flag in [
-                (["--batch_size=65", "--train_size=64"], "--batch_size"),
-                (["--optimizer=rmsprop"], "--optimizer"),
+            (["--batch_size=65", "--train_size=64"], "--batch_size"),
+            (["--optimizer=rmsprop"], "--optimizer"),
         ]:
             process = run_script(*args, "--output_dir=/nonexistent/never")
             self.assertEqual(process.returncode, 1, process.stderr)
             self.assertNotIn("Traceback", process.stderr)
-            (error_line,) = [line for line in process.stderr.splitlines()
-                             if "Flags parsing error" in line]
+            (error_line,) = [
+                line
+                for line in process.stderr.splitlines()
+                if "Flags parsing error" in line
+            ]
             self.assertIn(flag, error_line)
         self.assertFalse(os.path.exists("/nonexistent/never"))
 
     def test_divergence_exits_non_zero_and_keeps_the_results_so_far(self):
         output_dir = self.get_temp_dir()
-        process = run_script(*SMALL_FLAGS, "--learning_rate=1e6",
-                             "--fisher_rao_lambda=1",
-                             f"--output_dir={output_dir}")
+        process = run_script(
+            *SMALL_FLAGS,
+            "--learning_rate=1e6",
+            "--fisher_rao_lambda=1",
+            f"--output_dir={output_dir}",
+        )
         self.assertEqual(process.returncode, 1)
         self.assertNotIn("Traceback", process.stderr)
         self.assertRegex(process.stderr, r"Training diverged at step \d+")
@@ -178,8 +224,9 @@ class CommandLineTest(tf.test.TestCase):
             self.assertIn("null", results_file.read())
         results = strict_json_load(path)
         self.assertEqual(results["steps"], [0])
-        diverged_step = int(process.stderr.split(
-            "Training diverged at step ")[1].split(":")[0])
+        diverged_step = int(
+            process.stderr.split("Training diverged at step ")[1].split(":")[0]
+        )
         self.assertLen(results["regularizer_loss"], diverged_step + 1)
 
     def test_ctrl_c_stops_within_a_second_and_keeps_every_step(self):
@@ -187,11 +234,19 @@ class CommandLineTest(tf.test.TestCase):
         # shortness lets Ctrl-C answer, and every finished step is kept.
         output_dir = self.get_temp_dir()
         process = subprocess.Popen(
-            [sys.executable, "synthetic_classification.py", *SMALL_FLAGS,
-             "--train_steps=100000000", "--eval_steps=100000000",
-             f"--output_dir={output_dir}"],
-            cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True,
-            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+            [
+                sys.executable,
+                "synthetic_classification.py",
+                *SMALL_FLAGS,
+                "--train_steps=100000000",
+                "--eval_steps=100000000",
+                f"--output_dir={output_dir}",
+            ],
+            cwd=REPO_ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+        )
         for line in process.stderr:
             if "step 0/" in line:
                 break
@@ -219,29 +274,40 @@ class CommandLineTest(tf.test.TestCase):
         with open(a_file, "w"):
             pass
         # As a user runs it: one line, status 1, no step taken.
-        process = run_script(*SMALL_FLAGS, "--train_steps=100000000",
-                             f"--output_dir={a_file}")
+        process = run_script(
+            *SMALL_FLAGS, "--train_steps=100000000", f"--output_dir={a_file}"
+        )
         self.assertEqual(process.returncode, 1, process.stderr)
         self.assertNotIn("Traceback", process.stderr)
         (line,) = process.stderr.strip().splitlines()
-        self.assertEqual(line, f"synthetic_classification.py: error: "
-                               f"--output_dir={a_file} is a file, not a "
-                               f"directory.")
+        self.assertEqual(
+            line,
+            f"synthetic_classification.py: error: "
+            f"--output_dir={a_file} is a file, not a "
+            f"directory.",
+        )
         # The other refusals, through main, which must not train.
         results = os.path.join(directory, "results")
-        for flag, path in [("output_dir", os.path.join(a_file, "below")),
-                           ("summary_dir", os.path.join(a_file, "sums"))]:
-            with self.subTest(flag=flag), parsed_flags(
-                    *SMALL_FLAGS, f"--output_dir={results}",
-                    f"--{flag}={path}"), mock.patch.object(
-                        sc, "run_experiment",
-                        side_effect=AssertionError("trained")):
+        for flag, path in [
+            ("output_dir", os.path.join(a_file, "below")),
+            ("summary_dir", os.path.join(a_file, "sums")),
+        ]:
+            with (
+                self.subTest(flag=flag),
+                parsed_flags(
+                    *SMALL_FLAGS, f"--output_dir={results}", f"--{flag}={path}"
+                ),
+                mock.patch.object(
+                    sc, "run_experiment", side_effect=AssertionError("trained")
+                ),
+            ):
                 with self.assertRaises(SystemExit) as caught:
                     sc.main(["synthetic_classification.py"])
                 self.assertEqual(
                     caught.exception.code,
                     f"synthetic_classification.py: error: --{flag}={path} "
-                    f"cannot be created: a part of the path is a file.")
+                    f"cannot be created: a part of the path is a file.",
+                )
         self.assertFalse(glob.glob(os.path.join(results, "*.json")))
 
     def test_a_stale_temporary_is_removed_by_the_next_run(self):
@@ -249,31 +315,47 @@ class CommandLineTest(tf.test.TestCase):
         dead = subprocess.Popen([sys.executable, "-c", "pass"])
         dead.wait()
         stale = os.path.join(
-            output_dir, f".tmp-{socket.gethostname()}-{dead.pid}-k1.json")
+            output_dir, f".tmp-{socket.gethostname()}-{dead.pid}-k1.json"
+        )
         with open(stale, "w"):
             pass
-        process = run_script(*SMALL_FLAGS, "--train_steps=2",
-                             f"--output_dir={output_dir}")
+        process = run_script(
+            *SMALL_FLAGS, "--train_steps=2", f"--output_dir={output_dir}"
+        )
         self.assertEqual(process.returncode, 0, process.stderr)
         self.assertFalse(os.path.exists(stale))
         self.assertLen(glob.glob(os.path.join(output_dir, "*.json")), 1)
 
 
 class FlagsTest(tf.test.TestCase):
-
     BAD_FLAGS = [
-        ("regularization_norm", "l2"), ("fisher_rao_method", "backward"),
-        ("optimizer", "rmsprop"), ("fisher_rao_lambda", "-0.1"),
-        ("fisher_rao_lambda", "nan"), ("fisher_rao_lambda", "inf"),
-        ("learning_rate", "0"), ("learning_rate", "-1"),
-        ("learning_rate", "inf"), ("train_steps", "0"), ("eval_steps", "0"),
-        ("batch_size", "0"), ("train_size", "0"), ("test_size", "0"),
-        ("num_hidden_layers", "-1"), ("layer_width", "0"),
-        ("input_dimension", "0"), ("num_classes", "1"),
-        ("random_seed", "-1"), ("output_dir", ""), ("dataset", "mnist"),
-        ("label_noise", "-0.1"), ("label_noise", "1.5"),
-        ("weight_decay", "-1"), ("weight_decay", "nan"),
-        ("validation_size", "-1"), ("stop_train_loss", "-1"),
+        ("regularization_norm", "l2"),
+        ("fisher_rao_method", "backward"),
+        ("optimizer", "rmsprop"),
+        ("fisher_rao_lambda", "-0.1"),
+        ("fisher_rao_lambda", "nan"),
+        ("fisher_rao_lambda", "inf"),
+        ("learning_rate", "0"),
+        ("learning_rate", "-1"),
+        ("learning_rate", "inf"),
+        ("train_steps", "0"),
+        ("eval_steps", "0"),
+        ("batch_size", "0"),
+        ("train_size", "0"),
+        ("test_size", "0"),
+        ("num_hidden_layers", "-1"),
+        ("layer_width", "0"),
+        ("input_dimension", "0"),
+        ("num_classes", "1"),
+        ("random_seed", "-1"),
+        ("output_dir", ""),
+        ("dataset", "mnist"),
+        ("label_noise", "-0.1"),
+        ("label_noise", "1.5"),
+        ("weight_decay", "-1"),
+        ("weight_decay", "nan"),
+        ("validation_size", "-1"),
+        ("stop_train_loss", "-1"),
         ("stop_train_loss", "inf"),
     ]
 
@@ -288,36 +370,57 @@ class FlagsTest(tf.test.TestCase):
     def test_batch_larger_than_training_set_is_refused(self):
         status, stderr = refusal_of("--batch_size=100", "--train_size=99")
         self.assertEqual(status, 1)
-        self.assertIn("--batch_size=100 is not allowed: must be <= "
-                      "--train_size - --validation_size = 99", stderr)
-        status, stderr = refusal_of("--batch_size=64", "--train_size=100",
-                                    "--validation_size=40")
+        self.assertIn(
+            "--batch_size=100 is not allowed: must be <= "
+            "--train_size - --validation_size = 99",
+            stderr,
+        )
+        status, stderr = refusal_of(
+            "--batch_size=64", "--train_size=100", "--validation_size=40"
+        )
         self.assertEqual(status, 1)
-        self.assertIn("--batch_size=64 is not allowed: must be <= "
-                      "--train_size - --validation_size = 60", stderr)
+        self.assertIn(
+            "--batch_size=64 is not allowed: must be <= "
+            "--train_size - --validation_size = 60",
+            stderr,
+        )
 
     def test_sizes_that_do_not_fit_the_data_are_refused_in_one_line(self):
         for args, message in [
-                (["--validation_size=64", "--train_size=64"],
-                 "--validation_size=64 is not allowed: must be < "
-                 "--train_size=64"),
-                (["--dataset=digits", "--input_dimension=10"],
-                 "--input_dimension=10 is not allowed with --dataset=digits: "
-                 "the data set's is 64 (leave it unset)."),
-                (["--dataset=digits", "--num_classes=2"],
-                 "--num_classes=2 is not allowed with --dataset=digits"),
-                (["--dataset=digits", "--train_size=1500"],
-                 "--train_size=1500 plus --test_size=597 is 2097, more than "
-                 "the 1797 examples of digits."),
+            (
+                ["--validation_size=64", "--train_size=64"],
+                "--validation_size=64 is not allowed: must be < "
+                "--train_size=64",
+            ),
+            (
+                ["--dataset=digits", "--input_dimension=10"],
+                "--input_dimension=10 is not allowed with --dataset=digits: "
+                "the data set's is 64 (leave it unset).",
+            ),
+            (
+                ["--dataset=digits", "--num_classes=2"],
+                "--num_classes=2 is not allowed with --dataset=digits",
+            ),
+            (
+                ["--dataset=digits", "--train_size=1500"],
+                "--train_size=1500 plus --test_size=597 is 2097, more than "
+                "the 1797 examples of digits.",
+            ),
         ]:
             with self.subTest(args=args):
                 status, stderr = refusal_of(*args)
                 self.assertEqual(status, 1)
                 self.assertIn(message, stderr)
                 self.assertNotIn("Traceback", stderr)
-        for args in (["--dataset=digits", "--input_dimension=64",
-                      "--num_classes=10", "--train_size=1200",
-                      "--test_size=597"],):
+        for args in (
+            [
+                "--dataset=digits",
+                "--input_dimension=64",
+                "--num_classes=10",
+                "--train_size=1200",
+                "--test_size=597",
+            ],
+        ):
             self.assertEqual(refusal_of(*args)[0], 0)
 
     def test_validate_config_refuses_what_the_flags_refuse(self):
@@ -331,13 +434,17 @@ class FlagsTest(tf.test.TestCase):
                 with self.assertRaisesRegex(ValueError, name):
                     sc.validate_config(config)
         config = dict(sc.default_config(), batch_size=10, train_size=9)
-        with self.assertRaisesRegex(ValueError, "batch_size=10.*train_size"
-                                    " - validation_size = 9"):
+        with self.assertRaisesRegex(
+            ValueError, "batch_size=10.*train_size - validation_size = 9"
+        ):
             sc.validate_config(config)
         config = dict(sc.default_config(), dataset="digits", test_size=1000)
-        with self.assertRaisesRegex(ValueError, "train_size=1000 plus "
-                                    "test_size=1000 is 2000, more than the "
-                                    "1797 examples of digits"):
+        with self.assertRaisesRegex(
+            ValueError,
+            "train_size=1000 plus "
+            "test_size=1000 is 2000, more than the "
+            "1797 examples of digits",
+        ):
             sc.validate_config(config)
 
     def test_validate_config_refuses_missing_unknown_and_mistyped_keys(self):
@@ -351,7 +458,8 @@ class FlagsTest(tf.test.TestCase):
             sc.validate_config(dict(sc.default_config(), train_steps=10.5))
         with self.assertRaisesRegex(ValueError, "differentiate_probability"):
             sc.validate_config(
-                dict(sc.default_config(), differentiate_probability="no"))
+                dict(sc.default_config(), differentiate_probability="no")
+            )
 
     def test_help_lists_every_flag(self):
         help_text = FLAGS.module_help(sc)
@@ -360,38 +468,68 @@ class FlagsTest(tf.test.TestCase):
 
     def test_defaults_are_the_documented_ones(self):
         sc.validate_config(sc.default_config())
-        self.assertEqual(sc.default_config(), {
-            "dataset": "synthetic", "regularization_norm": "fr",
-            "fisher_rao_lambda": 0.0, "differentiate_probability": True,
-            "fisher_rao_method": "forward", "weight_decay": 0.0,
-            "optimizer": "sgd", "learning_rate": 1e-3,
-            "train_steps": 100001, "eval_steps": 2000,
-            "stop_train_loss": None, "batch_size": 64, "train_size": None,
-            "validation_size": 0, "test_size": None, "label_noise": 0.0,
-            "num_hidden_layers": 3, "layer_width": 10, "random_seed": 1,
-            "input_dimension": None, "num_classes": None,
-            "output_dir": results_io.DEFAULT_RESULTS_DIR,
-            "summary_dir": None})
+        self.assertEqual(
+            sc.default_config(),
+            {
+                "dataset": "synthetic",
+                "regularization_norm": "fr",
+                "fisher_rao_lambda": 0.0,
+                "differentiate_probability": True,
+                "fisher_rao_method": "forward",
+                "weight_decay": 0.0,
+                "optimizer": "sgd",
+                "learning_rate": 1e-3,
+                "train_steps": 100001,
+                "eval_steps": 2000,
+                "stop_train_loss": None,
+                "batch_size": 64,
+                "train_size": None,
+                "validation_size": 0,
+                "test_size": None,
+                "label_noise": 0.0,
+                "num_hidden_layers": 3,
+                "layer_width": 10,
+                "random_seed": 1,
+                "input_dimension": None,
+                "num_classes": None,
+                "output_dir": results_io.DEFAULT_RESULTS_DIR,
+                "summary_dir": None,
+            },
+        )
         synthetic = sc.resolve_config(sc.default_config())
-        digits = sc.resolve_config(dict(sc.default_config(),
-                                        dataset="digits"))
-        for resolved, sizes in ((synthetic, (5000, 1000, 10, 2)),
-                                (digits, (1000, 597, 64, 10))):
-            self.assertEqual(tuple(resolved[key] for key in (
-                "train_size", "test_size", "input_dimension",
-                "num_classes")), sizes)
+        digits = sc.resolve_config(dict(sc.default_config(), dataset="digits"))
+        for resolved, sizes in (
+            (synthetic, (5000, 1000, 10, 2)),
+            (digits, (1000, 597, 64, 10)),
+        ):
+            self.assertEqual(
+                tuple(
+                    resolved[key]
+                    for key in (
+                        "train_size",
+                        "test_size",
+                        "input_dimension",
+                        "num_classes",
+                    )
+                ),
+                sizes,
+            )
 
     def test_command_for_config_round_trips(self):
-        config = small_config("/tmp/a dir/with 'quotes'",
-                              regularization_norm="None",
-                              fisher_rao_lambda=0.1 + 0.2,
-                              differentiate_probability=False,
-                              fisher_rao_method="exact", optimizer="adam",
-                              summary_dir="/tmp/summaries")
+        config = small_config(
+            "/tmp/a dir/with 'quotes'",
+            regularization_norm="None",
+            fisher_rao_lambda=0.1 + 0.2,
+            differentiate_probability=False,
+            fisher_rao_method="exact",
+            optimizer="adam",
+            summary_dir="/tmp/summaries",
+        )
         for expected in (config, sc.default_config()):
             arguments = shlex.split(sc.command_for_config(expected))
-            self.assertEqual(arguments[:2],
-                             ["python3", "synthetic_classification.py"])
+            self.assertEqual(
+                arguments[:2], ["python3", "synthetic_classification.py"]
+            )
             with parsed_flags(*arguments[2:]):
                 self.assertEqual(sc.config_from_flags(), expected)
 
@@ -401,17 +539,25 @@ class TrainingTest(tf.test.TestCase):
 
     def run_small(self, **overrides):
         return sc.run_experiment(
-            small_config(self.get_temp_dir(), **overrides)).results
+            small_config(self.get_temp_dir(), **overrides)
+        ).results
 
     def test_regularizer_is_zero_free_for_fr_and_zero_for_none(self):
         for norm in ("fr", "fre"):
-            regularizers = self.run_small(
-                regularization_norm=norm)["regularizer_loss"]
+            regularizers = self.run_small(regularization_norm=norm)[
+                "regularizer_loss"
+            ]
             self.assertLen(regularizers, 120)
-            self.assertTrue(all(math.isfinite(value) and value > 0
-                                for value in regularizers), norm)
-        regularizers = self.run_small(
-            regularization_norm="None")["regularizer_loss"]
+            self.assertTrue(
+                all(
+                    math.isfinite(value) and value > 0
+                    for value in regularizers
+                ),
+                norm,
+            )
+        regularizers = self.run_small(regularization_norm="None")[
+            "regularizer_loss"
+        ]
         self.assertEqual(regularizers, [0.0] * 120)
 
     def test_same_seed_same_trajectories_other_seed_other_ones(self):
@@ -429,9 +575,13 @@ class TrainingTest(tf.test.TestCase):
     def test_sgd_and_adam_lower_the_training_loss(self):
         for optimizer, learning_rate in (("sgd", 0.05), ("adam", 0.01)):
             results = self.run_small(
-                optimizer=optimizer, learning_rate=learning_rate,
-                train_steps=300, eval_steps=300, fisher_rao_lambda=0.01,
-                fisher_rao_method="exact")
+                optimizer=optimizer,
+                learning_rate=learning_rate,
+                train_steps=300,
+                eval_steps=300,
+                fisher_rao_lambda=0.01,
+                fisher_rao_method="exact",
+            )
             first_loss, last_loss = results["train_loss"]
             self.assertLess(last_loss, 0.9 * first_loss, optimizer)
 
@@ -440,11 +590,20 @@ class TrainingTest(tf.test.TestCase):
         # recorded losses are those of the checkpointed weights on the rows
         # of each split, training rows with their noisy labels.
         config = small_config(
-            self.get_temp_dir(), dataset="digits", train_size=300,
-            validation_size=100, test_size=200, label_noise=0.5,
-            input_dimension=None, num_classes=None, num_hidden_layers=1,
-            train_steps=60, eval_steps=30, optimizer="adam",
-            learning_rate=0.01)
+            self.get_temp_dir(),
+            dataset="digits",
+            train_size=300,
+            validation_size=100,
+            test_size=200,
+            label_noise=0.5,
+            input_dimension=None,
+            num_classes=None,
+            num_hidden_layers=1,
+            train_steps=60,
+            eval_steps=30,
+            optimizer="adam",
+            learning_rate=0.01,
+        )
         run = sc.run_experiment(config)
         results = run.results
         with tf.Graph().as_default():
@@ -453,40 +612,59 @@ class TrainingTest(tf.test.TestCase):
                 inputs, labels = session.run((inputs, labels))
         hidden = inputs
         for index in range(3):
-            hidden = (hidden @ run.variables[f"model/dense_{index}/kernel"]
-                      + run.variables[f"model/dense_{index}/bias"])
+            hidden = (
+                hidden @ run.variables[f"model/dense_{index}/kernel"]
+                + run.variables[f"model/dense_{index}/bias"]
+            )
             if index < 2:
                 hidden = np.maximum(hidden, 0)
-        for split, rows in (("train", slice(0, 200)),
-                            ("validation", slice(200, 300)),
-                            ("test", slice(300, 500))):
+        for split, rows in (
+            ("train", slice(0, 200)),
+            ("validation", slice(200, 300)),
+            ("test", slice(300, 500)),
+        ):
             with self.subTest(split=split):
-                shifted = hidden[rows] - hidden[rows].max(axis=1,
-                                                          keepdims=True)
+                shifted = hidden[rows] - hidden[rows].max(
+                    axis=1, keepdims=True
+                )
                 log_probs = shifted - np.log(
-                    np.exp(shifted).sum(axis=1, keepdims=True))
+                    np.exp(shifted).sum(axis=1, keepdims=True)
+                )
                 loss = -(labels[rows] * log_probs).sum(axis=1).mean()
-                accuracy = (hidden[rows].argmax(1)
-                            == labels[rows].argmax(1)).mean()
-                self.assertAllClose(results[f"{split}_loss"][-1], loss,
-                                    rtol=1e-5)
-                self.assertAllClose(results[f"{split}_accuracy"][-1],
-                                    accuracy, rtol=1e-6)
+                accuracy = (
+                    hidden[rows].argmax(1) == labels[rows].argmax(1)
+                ).mean()
+                self.assertAllClose(
+                    results[f"{split}_loss"][-1], loss, rtol=1e-5
+                )
+                self.assertAllClose(
+                    results[f"{split}_accuracy"][-1], accuracy, rtol=1e-6
+                )
         self.assertEqual(results["hparams"]["input_dimension"], 64)
         self.assertEqual(results["steps"], [0, 30, 60])
 
     def test_stop_train_loss_stops_at_the_first_evaluation_below_it(self):
-        full = self.run_small(optimizer="adam", learning_rate=0.05,
-                              train_steps=300, eval_steps=25)
+        full = self.run_small(
+            optimizer="adam",
+            learning_rate=0.05,
+            train_steps=300,
+            eval_steps=25,
+        )
         threshold = full["train_loss"][5]  # Reached at step 125.
-        first_below = next(index for index, loss
-                           in enumerate(full["train_loss"])
-                           if loss <= threshold)
-        stopped = self.run_small(optimizer="adam", learning_rate=0.05,
-                                 train_steps=300, eval_steps=25,
-                                 stop_train_loss=threshold)
+        first_below = next(
+            index
+            for index, loss in enumerate(full["train_loss"])
+            if loss <= threshold
+        )
+        stopped = self.run_small(
+            optimizer="adam",
+            learning_rate=0.05,
+            train_steps=300,
+            eval_steps=25,
+            stop_train_loss=threshold,
+        )
         stop_step = full["steps"][first_below]
-        self.assertEqual(stopped["steps"], full["steps"][:first_below + 1])
+        self.assertEqual(stopped["steps"], full["steps"][: first_below + 1])
         self.assertEqual(stopped["stopped_at_step"], stop_step)
         self.assertLen(stopped["regularizer_loss"], stop_step)
         self.assertTrue(results_io.is_complete(stopped))
@@ -498,8 +676,12 @@ class TrainingTest(tf.test.TestCase):
     def test_weight_decay_adds_twice_its_factor_times_the_kernels(self):
         # One SGD step: W1(c) = W1(0) - learning_rate * 2 c W0 for kernels;
         # biases are not decayed.
-        config = small_config(self.get_temp_dir(), train_steps=1,
-                              eval_steps=1, regularization_norm="None")
+        config = small_config(
+            self.get_temp_dir(),
+            train_steps=1,
+            eval_steps=1,
+            regularization_norm="None",
+        )
         graph = sc._TrainingGraph(sc.resolve_config(config))
         with tf.compat.v1.Session(graph=graph.graph) as session:
             session.run(graph.initializer)
@@ -507,10 +689,12 @@ class TrainingTest(tf.test.TestCase):
         plain = sc.run_experiment(config).variables
         decayed = sc.run_experiment(dict(config, weight_decay=0.5)).variables
         for name, value in initial.items():
-            expected = plain[name] - (config["learning_rate"] * 2 * 0.5
-                                      * value if "kernel" in name else 0)
-            self.assertAllClose(decayed[name], expected, atol=1e-6,
-                                msg=name)
+            expected = plain[name] - (
+                config["learning_rate"] * 2 * 0.5 * value
+                if "kernel" in name
+                else 0
+            )
+            self.assertAllClose(decayed[name], expected, atol=1e-6, msg=name)
 
     def test_divergence_raises_with_the_step_and_the_results_so_far(self):
         with self.assertRaises(sc.TrainingDivergedError) as caught:
@@ -536,12 +720,15 @@ class TrainingTest(tf.test.TestCase):
 
     def test_ctrl_c_raises_with_the_results_so_far(self):
         run_chunk = sc._Trainer._run_chunk
+
         def interrupt_second_chunk(trainer, step, next_step):
             if step > 0:
                 raise KeyboardInterrupt
             run_chunk(trainer, step, next_step)
-        with mock.patch.object(sc._Trainer, "_run_chunk",
-                               interrupt_second_chunk):
+
+        with mock.patch.object(
+            sc._Trainer, "_run_chunk", interrupt_second_chunk
+        ):
             with self.assertRaises(sc.TrainingInterrupted) as caught:
                 self.run_small()
         results = caught.exception.results
@@ -551,8 +738,9 @@ class TrainingTest(tf.test.TestCase):
 
     def test_identical_runs_never_share_a_file(self):
         output_dir = self.get_temp_dir()
-        with parsed_flags(*SMALL_FLAGS, "--train_steps=2",
-                          f"--output_dir={output_dir}"):
+        with parsed_flags(
+            *SMALL_FLAGS, "--train_steps=2", f"--output_dir={output_dir}"
+        ):
             same_second = datetime.datetime(2026, 1, 2, 3, 4, 5).astimezone()
             with mock.patch.object(sc, "_now", return_value=same_second):
                 self.assertEqual(sc.main(["synthetic_classification.py"]), 0)
@@ -560,8 +748,7 @@ class TrainingTest(tf.test.TestCase):
         paths = sorted(glob.glob(os.path.join(output_dir, "*.json")))
         self.assertLen(paths, 2)
         first, second = (strict_json_load(path) for path in paths)
-        self.assertNotEqual(first.pop("checkpoint"),
-                            second.pop("checkpoint"))
+        self.assertNotEqual(first.pop("checkpoint"), second.pop("checkpoint"))
         self.assertEqual(first, second)
         self.assertIn("20260102-030405", paths[0])
         self.assertLen(glob.glob(os.path.join(output_dir, "*.ckpt")), 2)
@@ -572,8 +759,9 @@ class TrainingTest(tf.test.TestCase):
             step = tf.compat.v1.placeholder(tf.int64, [])
             rows = sc.batch_indices(step, config)
             with tf.compat.v1.Session() as session:
-                batches = [session.run(rows, {step: index})
-                           for index in range(10)]
+                batches = [
+                    session.run(rows, {step: index}) for index in range(10)
+                ]
         order = np.concatenate(batches)  # 240 rows: 4 epochs of 60.
         epochs = order.reshape(4, 60)
         for epoch in epochs:
@@ -611,30 +799,42 @@ class LoopWiringTest(tf.test.TestCase):
             batch_labels = tf.gather(labels[:train_size], rows)
             logits, regularizer = (
                 direct_fisher_rao.make_standard_fisher_regularizer(
-                    lambda: sc.make_logits(batch_inputs, config), "model",
-                    lambda name: True, 1e-4,
+                    lambda: sc.make_logits(batch_inputs, config),
+                    "model",
+                    lambda name: True,
+                    1e-4,
                     config["differentiate_probability"],
-                    config["fisher_rao_method"]))
-            loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(
-                labels=batch_labels, logits=logits))
+                    config["fisher_rao_method"],
+                )
+            )
+            loss = tf.reduce_mean(
+                tf.nn.softmax_cross_entropy_with_logits(
+                    labels=batch_labels, logits=logits
+                )
+            )
             loss += config["fisher_rao_lambda"] * regularizer
             optimizer = (
                 tf.compat.v1.train.AdamOptimizer(config["learning_rate"])
-                if config["optimizer"] == "adam" else
-                tf.compat.v1.train.GradientDescentOptimizer(
-                    config["learning_rate"]))
+                if config["optimizer"] == "adam"
+                else tf.compat.v1.train.GradientDescentOptimizer(
+                    config["learning_rate"]
+                )
+            )
             update = optimizer.minimize(loss)
             with tf.compat.v1.variable_scope("model", reuse=True):
                 train_logits = sc.make_logits(inputs[:train_size], config)
             train_loss = tf.reduce_mean(
                 tf.nn.softmax_cross_entropy_with_logits(
-                    labels=labels[:train_size], logits=train_logits))
+                    labels=labels[:train_size], logits=train_logits
+                )
+            )
             with tf.compat.v1.Session() as session:
                 session.run(tf.compat.v1.global_variables_initializer())
                 regularizers = []
                 for index in range(num_steps):
                     regularizers.append(
-                        session.run(regularizer, {step: index}))
+                        session.run(regularizer, {step: index})
+                    )
                     session.run(update, {step: index})
                 return regularizers, session.run(train_loss)
 
@@ -644,16 +844,26 @@ class LoopWiringTest(tf.test.TestCase):
         # extra pass reads them.
         for optimizer, lambda_ in (("sgd", 0.0), ("adam", 0.5)):
             config = small_config(
-                self.get_temp_dir(), train_steps=4, eval_steps=4,
-                optimizer=optimizer, learning_rate=0.01,
-                fisher_rao_lambda=lambda_, fisher_rao_method="forward")
+                self.get_temp_dir(),
+                train_steps=4,
+                eval_steps=4,
+                optimizer=optimizer,
+                learning_rate=0.01,
+                fisher_rao_lambda=lambda_,
+                fisher_rao_method="forward",
+            )
             results = sc.run_experiment(config).results
             regularizers, train_loss = self.reference_run(config, 4)
             with self.subTest(optimizer=optimizer):
-                self.assertAllClose(results["regularizer_loss"],
-                                    regularizers, rtol=1e-3, atol=0)
-                self.assertAllClose(results["train_loss"][-1], train_loss,
-                                    rtol=1e-5, atol=0)
+                self.assertAllClose(
+                    results["regularizer_loss"],
+                    regularizers,
+                    rtol=1e-3,
+                    atol=0,
+                )
+                self.assertAllClose(
+                    results["train_loss"][-1], train_loss, rtol=1e-5, atol=0
+                )
 
 
 if __name__ == "__main__":

@@ -31,11 +31,13 @@ import dataclasses
 import numpy as np
 
 VALIDATION_KEYS = ("validation_accuracy", "validation_loss")
-RULE = ("Per arm and label noise level, the hyper-parameter value and "
-        "stopping step (shared by the seeds) of highest mean validation "
-        "accuracy over seeds; ties: lower mean validation loss, then the "
-        "weaker regularization, then the earlier step. Test metrics are "
-        "read afterwards, at the chosen step of the chosen runs.")
+RULE = (
+    "Per arm and label noise level, the hyper-parameter value and "
+    "stopping step (shared by the seeds) of highest mean validation "
+    "accuracy over seeds; ties: lower mean validation loss, then the "
+    "weaker regularization, then the earlier step. Test metrics are "
+    "read afterwards, at the chosen step of the chosen runs."
+)
 # Means equal to this many decimals are ties (sums of the same accuracies in
 # another order differ in the last bits).
 _TIE_DECIMALS = 12
@@ -44,6 +46,7 @@ _TIE_DECIMALS = 12
 @dataclasses.dataclass(frozen=True)
 class ValidationCurve:
     """A run's validation metrics per evaluation step (NaN where null)."""
+
     steps: tuple
     accuracy: np.ndarray
     loss: np.ndarray
@@ -60,6 +63,7 @@ class Choice:
         `seeds` at `step`.
       seeds: The seeds of the value's runs, sorted.
     """
+
     value: object
     step: int
     mean_accuracy: float
@@ -77,12 +81,17 @@ def validation_curve(results):
     missing = [key for key in VALIDATION_KEYS if key not in results]
     if missing:
         raise ValueError(f"no validation metrics: lacks {missing}")
-    accuracy, loss = (np.array([np.nan if value is None else value
-                                for value in results[key]], dtype=float)
-                      for key in VALIDATION_KEYS)
+    accuracy, loss = (
+        np.array(
+            [np.nan if value is None else value for value in results[key]],
+            dtype=float,
+        )
+        for key in VALIDATION_KEYS
+    )
     if np.all(np.isnan(accuracy)):
-        raise ValueError("no validation metrics: every value is null "
-                         "(validation_size 0?)")
+        raise ValueError(
+            "no validation metrics: every value is null (validation_size 0?)"
+        )
     if not len(accuracy) == len(loss) == len(results["steps"]):
         raise ValueError("validation metrics and steps differ in length")
     return ValidationCurve(tuple(results["steps"]), accuracy, loss)
@@ -103,8 +112,9 @@ def best_step(curves_by_seed, value=None):
     if not curves_by_seed:
         return None
     seeds = tuple(sorted(curves_by_seed))
-    common = set.intersection(*(set(curves_by_seed[seed].steps)
-                                for seed in seeds))
+    common = set.intersection(
+        *(set(curves_by_seed[seed].steps) for seed in seeds)
+    )
     candidates = []
     for step in sorted(common):
         accuracies, losses = [], []
@@ -114,13 +124,25 @@ def best_step(curves_by_seed, value=None):
             accuracies.append(curve.accuracy[index])
             losses.append(curve.loss[index])
         if np.all(np.isfinite(accuracies)) and np.all(np.isfinite(losses)):
-            candidates.append(Choice(value, step, float(np.mean(accuracies)),
-                                     float(np.mean(losses)), seeds))
+            candidates.append(
+                Choice(
+                    value,
+                    step,
+                    float(np.mean(accuracies)),
+                    float(np.mean(losses)),
+                    seeds,
+                )
+            )
     if not candidates:
         return None
-    return min(candidates, key=lambda choice: (
-        -round(choice.mean_accuracy, _TIE_DECIMALS),
-        round(choice.mean_loss, _TIE_DECIMALS), choice.step))
+    return min(
+        candidates,
+        key=lambda choice: (
+            -round(choice.mean_accuracy, _TIE_DECIMALS),
+            round(choice.mean_loss, _TIE_DECIMALS),
+            choice.step,
+        ),
+    )
 
 
 def choose(curves_by_value, values):
@@ -141,9 +163,15 @@ def choose(curves_by_value, values):
             best.append((rank, choice))
     if not best:
         return None
-    _, choice = min(best, key=lambda item: (
-        -round(item[1].mean_accuracy, _TIE_DECIMALS),
-        round(item[1].mean_loss, _TIE_DECIMALS), item[0], item[1].step))
+    _, choice = min(
+        best,
+        key=lambda item: (
+            -round(item[1].mean_accuracy, _TIE_DECIMALS),
+            round(item[1].mean_loss, _TIE_DECIMALS),
+            item[0],
+            item[1].step,
+        ),
+    )
     return choice
 
 

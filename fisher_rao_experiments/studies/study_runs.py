@@ -31,8 +31,8 @@ import sys
 from absl import flags, logging
 
 import plot_utils
-import results_io
 from experiments import grid_runner
+from fisher_rao_experiments import results_io
 
 RESULTS_PATTERN = r"\.json$"
 DIVERGED_SUBDIRECTORY = results_io.DIVERGED_SUBDIRECTORY
@@ -49,6 +49,7 @@ class GridRunError(Exception):
 @dataclasses.dataclass(frozen=True)
 class LeftOut:
     """A results file (or a grid point without one) left out, and why."""
+
     name: str
     reason: str
 
@@ -56,6 +57,7 @@ class LeftOut:
 @dataclasses.dataclass(frozen=True)
 class GridRun:
     """A grid point, its index in the grid and its complete results file."""
+
     index: int
     point: dict
     run: plot_utils.Run
@@ -73,6 +75,7 @@ class GridRuns:
       not_in_grid: Names of the results files that match no grid point
         (ignored: they belong to another grid).
     """
+
     found: list
     left_out: list
     not_in_grid: list
@@ -90,16 +93,19 @@ class _PointIndex:
     compared with the points of its bucket only (a grid of 1000 points and
     as many runs would otherwise make a million comparisons).
     """
+
     BUCKET_KEYS = ("regularization_norm", "random_seed")
 
     def __init__(self, grid_points):
         self._bucketed = all(
             set(self.BUCKET_KEYS) <= set(results_io.compared_keys(point))
-            for point in grid_points)
+            for point in grid_points
+        )
         self._buckets = {}
         for index, point in enumerate(grid_points):
             self._buckets.setdefault(self._bucket(point), []).append(
-                (index, point))
+                (index, point)
+            )
 
     def _bucket(self, values):
         if not self._bucketed:
@@ -124,15 +130,18 @@ def _diverged_names(runs_dir, point_index):
         index = point_index.index_of(run.results["hparams"])
         if index is not None:
             names.setdefault(index, []).append(
-                f"{DIVERGED_SUBDIRECTORY}/{run.name}")
+                f"{DIVERGED_SUBDIRECTORY}/{run.name}"
+            )
     return names
 
 
 def _incomplete_reason(results):
     steps = results["steps"]
     last = steps[-1] if steps else None
-    return (f"incomplete: stops at step {last} of "
-            f"{results['hparams'].get('train_steps')}")
+    return (
+        f"incomplete: stops at step {last} of "
+        f"{results['hparams'].get('train_steps')}"
+    )
 
 
 def collect_grid_runs(grid_points, runs_dir, describe_keys):
@@ -150,8 +159,11 @@ def collect_grid_runs(grid_points, runs_dir, describe_keys):
       (see `plot_utils.load_runs`); of two complete files of one point the
       first by name is used and the other left out as a duplicate.
     """
-    runs = (plot_utils.load_runs(RESULTS_PATTERN, runs_dir)
-            if os.path.isdir(runs_dir) else [])
+    runs = (
+        plot_utils.load_runs(RESULTS_PATTERN, runs_dir)
+        if os.path.isdir(runs_dir)
+        else []
+    )
     point_index = _PointIndex(grid_points)
     by_index, incomplete, left_out, not_in_grid = {}, set(), [], []
     for run in runs:
@@ -160,11 +172,11 @@ def collect_grid_runs(grid_points, runs_dir, describe_keys):
             not_in_grid.append(run.name)
         elif not results_io.is_complete(run.results):
             incomplete.add(index)
-            left_out.append(LeftOut(run.name,
-                                    _incomplete_reason(run.results)))
+            left_out.append(LeftOut(run.name, _incomplete_reason(run.results)))
         elif index in by_index:
-            left_out.append(LeftOut(
-                run.name, f"duplicate of {by_index[index].name}"))
+            left_out.append(
+                LeftOut(run.name, f"duplicate of {by_index[index].name}")
+            )
         else:
             by_index[index] = run
     diverged = _diverged_names(runs_dir, point_index)
@@ -172,16 +184,27 @@ def collect_grid_runs(grid_points, runs_dir, describe_keys):
         if index in by_index:
             continue
         if index in diverged:
-            left_out.extend(LeftOut(name, "diverged") for name in
-                            diverged[index])
+            left_out.extend(
+                LeftOut(name, "diverged") for name in diverged[index]
+            )
         elif index not in incomplete:  # Else left out by its file's name.
-            left_out.append(LeftOut(describe_point(point, describe_keys),
-                                    "no complete results file"))
+            left_out.append(
+                LeftOut(
+                    describe_point(point, describe_keys),
+                    "no complete results file",
+                )
+            )
     if not_in_grid:
-        logging.info("%d results files in %s belong to no point of this "
-                     "grid and are ignored.", len(not_in_grid), runs_dir)
-    found = [GridRun(index, grid_points[index], by_index[index])
-             for index in sorted(by_index)]
+        logging.info(
+            "%d results files in %s belong to no point of this "
+            "grid and are ignored.",
+            len(not_in_grid),
+            runs_dir,
+        )
+    found = [
+        GridRun(index, grid_points[index], by_index[index])
+        for index in sorted(by_index)
+    ]
     return GridRuns(found, left_out, not_in_grid)
 
 
@@ -209,23 +232,31 @@ def run_grid(grid_points, runs_dir, scheduler_address, workers):
     Raises:
       GridRunError: If the child refused the grid or crashed.
     """
-    request = {"grid_points": grid_points,
-               "output_dir": os.path.abspath(runs_dir),
-               "scheduler_address": scheduler_address, "workers": workers}
+    request = {
+        "grid_points": grid_points,
+        "output_dir": os.path.abspath(runs_dir),
+        "scheduler_address": scheduler_address,
+        "workers": workers,
+    }
     with subprocess.Popen(
-            [sys.executable, os.path.abspath(grid_runner.__file__)],
-            stdin=subprocess.PIPE, text=True) as child:
+        [sys.executable, os.path.abspath(grid_runner.__file__)],
+        stdin=subprocess.PIPE,
+        text=True,
+    ) as child:
         try:
-            child.communicate(json.dumps(
-                results_io.to_strict_json_value(request)))
+            child.communicate(
+                json.dumps(results_io.to_strict_json_value(request))
+            )
         except KeyboardInterrupt:
             _stop(child)
             raise
     if child.returncode == grid_runner.SOME_RUNS_FAILED_STATUS:
         return False
     if child.returncode:
-        raise GridRunError(f"grid_runner.py exited with status "
-                           f"{child.returncode}; see its error above.")
+        raise GridRunError(
+            f"grid_runner.py exited with status "
+            f"{child.returncode}; see its error above."
+        )
     return True
 
 
@@ -250,26 +281,39 @@ def define_flags(flag_values, default_output_dir, smoke_help):
     and one process may import them all (the test suite does).
     """
     flags.DEFINE_string(
-        "output_dir", default_output_dir,
+        "output_dir",
+        default_output_dir,
         "Directory of the study: runs/ holds the results files; "
         "summary.json, tables.md and the figures go here.",
-        flag_values=flag_values)
+        flag_values=flag_values,
+    )
     flags.DEFINE_bool("smoke", False, smoke_help, flag_values=flag_values)
     flags.DEFINE_bool(
-        "analysis_only", False,
+        "analysis_only",
+        False,
         "Train nothing; analyse the runs already in <output_dir>/runs.",
-        flag_values=flag_values)
+        flag_values=flag_values,
+    )
     flags.DEFINE_string(
-        "scheduler_address", "",
+        "scheduler_address",
+        "",
         "A running Dask scheduler, e.g. tcp://host:8786; empty runs a local "
-        "cluster of --workers processes.", flag_values=flag_values)
+        "cluster of --workers processes.",
+        flag_values=flag_values,
+    )
     flags.DEFINE_integer(
-        "workers", os.cpu_count() or 1,
-        "Worker processes of the local cluster.", lower_bound=1,
-        flag_values=flag_values)
+        "workers",
+        os.cpu_count() or 1,
+        "Worker processes of the local cluster.",
+        lower_bound=1,
+        flag_values=flag_values,
+    )
     flags.register_validator(
-        "output_dir", bool, message="--output_dir must not be empty.",
-        flag_values=flag_values)
+        "output_dir",
+        bool,
+        message="--output_dir must not be empty.",
+        flag_values=flag_values,
+    )
 
 
 def train_grid_from_flags(grid_points, runs_dir, flag_values, program):
@@ -287,9 +331,12 @@ def train_grid_from_flags(grid_points, runs_dir, flag_values, program):
     if flag_values.analysis_only:
         return None
     try:
-        finished = run_grid(grid_points, runs_dir,
-                            flag_values.scheduler_address,
-                            flag_values.workers)
+        finished = run_grid(
+            grid_points,
+            runs_dir,
+            flag_values.scheduler_address,
+            flag_values.workers,
+        )
     except GridRunError as error:
         sys.exit(f"{program}: error: {error}")
     except KeyboardInterrupt:

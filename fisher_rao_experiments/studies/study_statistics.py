@@ -60,6 +60,7 @@ MAX_UNDEFINED_RESAMPLES = 0.01
 @dataclasses.dataclass(frozen=True)
 class Tau:
     """A Kendall tau, or None with the reason it is undefined."""
+
     value: float | None
     num_models: int
     reason: str | None = None
@@ -78,6 +79,7 @@ class AxisTau:
         constant within the group).
       reason: Why `value` is None, else None.
     """
+
     axis: str
     value: float | None
     group_taus: tuple
@@ -89,6 +91,7 @@ class AxisTau:
 @dataclasses.dataclass(frozen=True)
 class GranulatedTau:
     """Mean of psi over the axes; None if psi is undefined on any axis."""
+
     value: float | None
     per_axis: tuple
     reason: str | None = None
@@ -101,6 +104,7 @@ class Interval:
     `undefined_resamples` counts the bootstrap resamples where the
     statistic was undefined and which the interval leaves out.
     """
+
     low: float | None
     high: float | None
     reason: str | None = None
@@ -112,8 +116,9 @@ def _as_finite_vector(values, name):
     if array.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional.")
     if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} holds non-finite values; leave those "
-                         "models out first.")
+        raise ValueError(
+            f"{name} holds non-finite values; leave those models out first."
+        )
     return array
 
 
@@ -121,8 +126,10 @@ def _paired_vectors(measure, gap):
     measure = _as_finite_vector(measure, "measure")
     gap = _as_finite_vector(gap, "gap")
     if measure.shape != gap.shape:
-        raise ValueError(f"measure and gap differ in length "
-                         f"({measure.size} and {gap.size}).")
+        raise ValueError(
+            f"measure and gap differ in length "
+            f"({measure.size} and {gap.size})."
+        )
     return measure, gap
 
 
@@ -159,16 +166,22 @@ def kendall_tau(measure, gap):
     reason = _undefined_tau_reason(measure, gap)
     if reason:
         return Tau(None, measure.size, reason)
-    return Tau(float(scipy.stats.kendalltau(measure, gap).statistic),
-               measure.size)
+    return Tau(
+        float(scipy.stats.kendalltau(measure, gap).statistic), measure.size
+    )
 
 
 def _groups_differing_only_in(settings, axis):
     """Indices of models grouped by every setting but `axis`."""
     groups = collections.defaultdict(list)
     for index, setting in enumerate(settings):
-        key = tuple(sorted((name, value) for name, value in setting.items()
-                           if name != axis))
+        key = tuple(
+            sorted(
+                (name, value)
+                for name, value in setting.items()
+                if name != axis
+            )
+        )
         groups[key].append(index)
     return [indices for indices in groups.values() if len(indices) >= 2]
 
@@ -191,25 +204,31 @@ def axis_tau(settings, measure, gap, axis):
     """
     measure, gap = _paired_vectors(measure, gap)
     if len(settings) != measure.size:
-        raise ValueError(f"{len(settings)} settings for {measure.size} "
-                         "models.")
-    missing = [index for index, setting in enumerate(settings)
-               if axis not in setting]
+        raise ValueError(
+            f"{len(settings)} settings for {measure.size} models."
+        )
+    missing = [
+        index for index, setting in enumerate(settings) if axis not in setting
+    ]
     if missing:
         raise ValueError(f"models {missing} have no setting of {axis!r}.")
     groups = _groups_differing_only_in(settings, axis)
-    taus = [kendall_tau(measure[indices], gap[indices]).value
-            for indices in groups]
+    taus = [
+        kendall_tau(measure[indices], gap[indices]).value for indices in groups
+    ]
     defined = tuple(tau for tau in taus if tau is not None)
     num_undefined = len(taus) - len(defined)
     if defined:
-        return AxisTau(axis, float(np.mean(defined)), defined, len(groups),
-                       num_undefined)
+        return AxisTau(
+            axis, float(np.mean(defined)), defined, len(groups), num_undefined
+        )
     if not groups:
         reason = f"no two models differ in {axis} alone"
     else:
-        reason = (f"tau is undefined in all {len(groups)} groups differing "
-                  f"in {axis} alone (measure or gap constant within each)")
+        reason = (
+            f"tau is undefined in all {len(groups)} groups differing "
+            f"in {axis} alone (measure or gap constant within each)"
+        )
     return AxisTau(axis, None, (), len(groups), num_undefined, reason)
 
 
@@ -232,10 +251,12 @@ def granulated_tau(settings, measure, gap, axes):
     per_axis = tuple(axis_tau(settings, measure, gap, axis) for axis in axes)
     undefined = [psi.axis for psi in per_axis if psi.value is None]
     if undefined:
-        return GranulatedTau(None, per_axis,
-                             f"undefined on the axes {undefined}")
-    return GranulatedTau(float(np.mean([psi.value for psi in per_axis])),
-                         per_axis)
+        return GranulatedTau(
+            None, per_axis, f"undefined on the axes {undefined}"
+        )
+    return GranulatedTau(
+        float(np.mean([psi.value for psi in per_axis])), per_axis
+    )
 
 
 def _vectorized_tau(measure, gap, axis):
@@ -243,12 +264,12 @@ def _vectorized_tau(measure, gap, axis):
 
 
 def _mean_of_means(*samples, axis):
-    return np.mean([np.mean(sample, axis=axis) for sample in samples],
-                   axis=0)
+    return np.mean([np.mean(sample, axis=axis) for sample in samples], axis=0)
 
 
-def _percentile_bootstrap(data, statistic, paired, n_resamples, seed,
-                          confidence):
+def _percentile_bootstrap(
+    data, statistic, paired, n_resamples, seed, confidence
+):
     """scipy's bootstrap distribution, and its middle `confidence`.
 
     Resamples where the statistic is undefined (NaN: e.g. a constant
@@ -259,24 +280,36 @@ def _percentile_bootstrap(data, statistic, paired, n_resamples, seed,
         # NaN resamples make scipy warn; they are handled below.
         warnings.simplefilter("ignore")
         result = scipy.stats.bootstrap(
-            data, statistic, paired=paired, vectorized=True,
-            n_resamples=n_resamples, confidence_level=confidence,
-            method="percentile", rng=np.random.default_rng(seed))
+            data,
+            statistic,
+            paired=paired,
+            vectorized=True,
+            n_resamples=n_resamples,
+            confidence_level=confidence,
+            method="percentile",
+            rng=np.random.default_rng(seed),
+        )
     distribution = result.bootstrap_distribution
     defined = distribution[np.isfinite(distribution)]
     undefined = distribution.size - defined.size
     if undefined > MAX_UNDEFINED_RESAMPLES * distribution.size:
-        return Interval(None, None, f"the statistic is undefined in "
-                        f"{undefined} of {n_resamples} resamples (too few "
-                        "distinct values)", undefined)
+        return Interval(
+            None,
+            None,
+            f"the statistic is undefined in "
+            f"{undefined} of {n_resamples} resamples (too few "
+            "distinct values)",
+            undefined,
+        )
     # The percentile method, as scipy computes it.
     tail = 50 * (1 - confidence)
     low, high = np.percentile(defined, [tail, 100 - tail])
     return Interval(float(low), float(high), None, undefined)
 
 
-def bootstrap_tau_interval(measure, gap, *, n_resamples, seed,
-                           confidence=CONFIDENCE_LEVEL):
+def bootstrap_tau_interval(
+    measure, gap, *, n_resamples, seed, confidence=CONFIDENCE_LEVEL
+):
     """Percentile bootstrap interval of `kendall_tau` over models.
 
     Each resample draws len(measure) models with replacement, keeping each
@@ -298,12 +331,14 @@ def bootstrap_tau_interval(measure, gap, *, n_resamples, seed,
     reason = _undefined_tau_reason(measure, gap)
     if reason:
         return Interval(None, None, reason)
-    return _percentile_bootstrap((measure, gap), _vectorized_tau, True,
-                                 n_resamples, seed, confidence)
+    return _percentile_bootstrap(
+        (measure, gap), _vectorized_tau, True, n_resamples, seed, confidence
+    )
 
 
-def bootstrap_granulated_interval(granulated, *, n_resamples, seed,
-                                  confidence=CONFIDENCE_LEVEL):
+def bootstrap_granulated_interval(
+    granulated, *, n_resamples, seed, confidence=CONFIDENCE_LEVEL
+):
     """Percentile bootstrap interval of a granulated tau over groups.
 
     Each resample draws, for every axis independently, that axis's groups
@@ -324,15 +359,15 @@ def bootstrap_granulated_interval(granulated, *, n_resamples, seed,
     """
     if granulated.value is None:
         return Interval(None, None, granulated.reason)
-    thin = [psi.axis for psi in granulated.per_axis
-            if len(psi.group_taus) < 2]
+    thin = [psi.axis for psi in granulated.per_axis if len(psi.group_taus) < 2]
     if thin:
-        return Interval(None, None, f"the axes {thin} have fewer than 2 "
-                        "groups to resample")
-    samples = tuple(np.asarray(psi.group_taus)
-                    for psi in granulated.per_axis)
-    return _percentile_bootstrap(samples, _mean_of_means, False,
-                                 n_resamples, seed, confidence)
+        return Interval(
+            None, None, f"the axes {thin} have fewer than 2 groups to resample"
+        )
+    samples = tuple(np.asarray(psi.group_taus) for psi in granulated.per_axis)
+    return _percentile_bootstrap(
+        samples, _mean_of_means, False, n_resamples, seed, confidence
+    )
 
 
 # --------------------------------------------------------------------------
@@ -351,6 +386,7 @@ class PairedDifference:
       p_value: Two-sided p-value of the paired t-test (mean 0).
       reason: Why the interval and p-value are None, else None.
     """
+
     seeds: tuple
     differences: tuple
     mean: float | None
@@ -361,8 +397,9 @@ class PairedDifference:
 
 
 def _finite_by_seed(values, name):
-    bad = sorted(seed for seed, value in values.items()
-                 if not np.isfinite(value))
+    bad = sorted(
+        seed for seed, value in values.items() if not np.isfinite(value)
+    )
     if bad:
         raise ValueError(f"{name} has non-finite values for seeds {bad}.")
 
@@ -395,18 +432,37 @@ def paired_difference(treatment, control, confidence=CONFIDENCE_LEVEL):
     differences = treated - controlled
     mean = float(differences.mean()) if seeds else None
     if len(seeds) < 2:
-        return PairedDifference(seeds, tuple(differences), mean, None, None,
-                                None, f"{len(seeds)} shared seed(s): a "
-                                "paired t interval needs at least 2")
+        return PairedDifference(
+            seeds,
+            tuple(differences),
+            mean,
+            None,
+            None,
+            None,
+            f"{len(seeds)} shared seed(s): a "
+            "paired t interval needs at least 2",
+        )
     if np.all(differences == differences[0]):
-        return PairedDifference(seeds, tuple(differences), mean, None, None,
-                                None, "the difference is the same on every "
-                                "seed: the t interval is undefined")
+        return PairedDifference(
+            seeds,
+            tuple(differences),
+            mean,
+            None,
+            None,
+            None,
+            "the difference is the same on every "
+            "seed: the t interval is undefined",
+        )
     result = scipy.stats.ttest_rel(treated, controlled)
     interval = result.confidence_interval(confidence)
-    return PairedDifference(seeds, tuple(differences), mean,
-                            float(interval.low), float(interval.high),
-                            float(result.pvalue))
+    return PairedDifference(
+        seeds,
+        tuple(differences),
+        mean,
+        float(interval.low),
+        float(interval.high),
+        float(result.pvalue),
+    )
 
 
 def holm_adjust(p_values):

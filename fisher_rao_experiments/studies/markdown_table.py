@@ -31,11 +31,14 @@ def format_table(header, rows):
     """
     for row in rows:
         if len(row) != len(header):
-            raise ValueError(f"row {row} has {len(row)} cells for "
-                             f"{len(header)} columns.")
+            raise ValueError(
+                f"row {row} has {len(row)} cells for {len(header)} columns."
+            )
     lines = [header, ["---"] * len(header)] + [list(row) for row in rows]
-    return "".join("| " + " | ".join(_escape(cell) for cell in line)
-                   + " |\n" for line in lines)
+    return "".join(
+        "| " + " | ".join(_escape(cell) for cell in line) + " |\n"
+        for line in lines
+    )
 
 
 def _escape(cell):
@@ -50,11 +53,13 @@ def format_number(value, digits=3, signed=False):
 
 
 def format_interval(low, high, digits=3, signed=False):
-    """"[low, high]" with `digits` decimals; n/a if a bound is None."""
+    """ "[low, high]" with `digits` decimals; n/a if a bound is None."""
     if low is None or high is None:
         return NOT_AVAILABLE
-    return (f"[{format_number(low, digits, signed)}, "
-            f"{format_number(high, digits, signed)}]")
+    return (
+        f"[{format_number(low, digits, signed)}, "
+        f"{format_number(high, digits, signed)}]"
+    )
 
 
 def format_p_value(value):

@@ -40,16 +40,21 @@ def panel_grid(num_panels, columns, panel_size=(4.0, 3.2)):
     """
     rows = math.ceil(num_panels / columns)
     figure, grid = plt.subplots(
-        rows, columns, squeeze=False, layout="constrained",
-        figsize=(panel_size[0] * columns, panel_size[1] * rows))
+        rows,
+        columns,
+        squeeze=False,
+        layout="constrained",
+        figsize=(panel_size[0] * columns, panel_size[1] * rows),
+    )
     axes = list(grid.flat)
     for unused in axes[num_panels:]:
         unused.remove()
     return figure, axes[:num_panels]
 
 
-def draw_mean_and_range(axes, x, values, color, label=None, linestyle="-",
-                        marker=None):
+def draw_mean_and_range(
+    axes, x, values, color, label=None, linestyle="-", marker=None
+):
     """The mean over seeds as a line, their range as a band.
 
     Args:
@@ -65,29 +70,56 @@ def draw_mean_and_range(axes, x, values, color, label=None, linestyle="-",
     defined = ~np.all(np.isnan(values), axis=0)
     x = np.asarray(x, dtype=float)[defined]
     values = values[:, defined]
-    axes.plot(x, np.nanmean(values, axis=0), color=color, label=label,
-              linestyle=linestyle, marker=marker, alpha=LINE_ALPHA)
-    axes.fill_between(x, np.nanmin(values, axis=0),
-                      np.nanmax(values, axis=0), color=color, linewidth=0,
-                      alpha=BAND_ALPHA)
+    axes.plot(
+        x,
+        np.nanmean(values, axis=0),
+        color=color,
+        label=label,
+        linestyle=linestyle,
+        marker=marker,
+        alpha=LINE_ALPHA,
+    )
+    axes.fill_between(
+        x,
+        np.nanmin(values, axis=0),
+        np.nanmax(values, axis=0),
+        color=color,
+        linewidth=0,
+        alpha=BAND_ALPHA,
+    )
 
 
-def draw_means_with_intervals(axes, x, means, lows, highs, color,
-                              label=None, marker="o"):
+def draw_means_with_intervals(
+    axes, x, means, lows, highs, color, label=None, marker="o"
+):
     """Means joined by a line, each with an error bar from low to high.
 
     None entries (no estimate) are skipped; an interval of None bounds
     draws the mean without a bar.
     """
-    points = [(position, mean, low, high) for position, mean, low, high
-              in zip(x, means, lows, highs, strict=True) if mean is not None]
+    points = [
+        (position, mean, low, high)
+        for position, mean, low, high in zip(
+            x, means, lows, highs, strict=True
+        )
+        if mean is not None
+    ]
     if not points:
         return
-    position, mean, low, high = (np.array(column, dtype=float) for column
-                                 in zip(*points, strict=True))
+    position, mean, low, high = (
+        np.array(column, dtype=float) for column in zip(*points, strict=True)
+    )
     errors = np.vstack([mean - low, high - mean])  # NaN where no interval.
-    axes.errorbar(position, mean, yerr=errors, color=color, label=label,
-                  marker=marker, capsize=3, alpha=LINE_ALPHA)
+    axes.errorbar(
+        position,
+        mean,
+        yerr=errors,
+        color=color,
+        label=label,
+        marker=marker,
+        capsize=3,
+        alpha=LINE_ALPHA,
+    )
 
 
 def use_log_scale_if_spanning(axes, values):
@@ -106,8 +138,9 @@ def save_figure(figure, path):
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     stem, extension = os.path.splitext(os.path.basename(path))
-    temporary_path = os.path.join(directory, f".tmp-{stem}-{os.getpid()}"
-                                  f"{extension}")
+    temporary_path = os.path.join(
+        directory, f".tmp-{stem}-{os.getpid()}{extension}"
+    )
     try:
         figure.savefig(temporary_path, dpi=FIGURE_DPI)
         os.replace(temporary_path, path)
@@ -116,4 +149,3 @@ def save_figure(figure, path):
         if os.path.exists(temporary_path):
             os.unlink(temporary_path)
     return path
-

@@ -46,16 +46,31 @@ import numpy as np
 
 DEFAULT_RESULTS_DIR = os.path.join(tempfile.gettempdir(), "fisher_rao_results")
 
-LOSS_KEYS = ("train_loss", "train_accuracy", "validation_loss",
-             "validation_accuracy", "test_loss", "test_accuracy")
+LOSS_KEYS = (
+    "train_loss",
+    "train_accuracy",
+    "validation_loss",
+    "validation_accuracy",
+    "test_loss",
+    "test_accuracy",
+)
 # The complexity measures of complexity_measures.MEASURES.
-MEASURE_KEYS = ("fisher_rao_norm", "empirical_fisher_rao_norm", "l2_norm",
-                "spectral_product", "path_norm", "margin")
+MEASURE_KEYS = (
+    "fisher_rao_norm",
+    "empirical_fisher_rao_norm",
+    "l2_norm",
+    "spectral_product",
+    "path_norm",
+    "margin",
+)
 # Recorded once per entry of "steps".
 EVALUATED_KEYS = LOSS_KEYS + MEASURE_KEYS
 TRAJECTORY_KEYS = ("steps",) + EVALUATED_KEYS + ("regularizer_loss",)
-RESULTS_KEYS = (("hparams",) + TRAJECTORY_KEYS
-                + ("stopped_at_step", "checkpoint", "num_parameters"))
+RESULTS_KEYS = (
+    ("hparams",)
+    + TRAJECTORY_KEYS
+    + ("stopped_at_step", "checkpoint", "num_parameters")
+)
 # Keys of a configuration that say where a run writes, not what it computes.
 OUTPUT_KEYS = ("output_dir", "summary_dir")
 # Keys that change nothing in a run without the regularizer (norm "None").
@@ -70,7 +85,8 @@ CHECKPOINT_NAME = "model"
 
 _TEMPORARY_PREFIX = ".tmp-"
 _TEMPORARY_NAME = re.compile(
-    r"^\.tmp-(?P<host>.+)-(?P<pid>\d+)-[a-z0-9_]+(\.[a-z]+)?$")
+    r"^\.tmp-(?P<host>.+)-(?P<pid>\d+)-[a-z0-9_]+(\.[a-z]+)?$"
+)
 
 
 class UnwritableDirectoryError(ValueError):
@@ -80,8 +96,9 @@ class UnwritableDirectoryError(ValueError):
 def to_strict_json_value(value):
     """Returns `value` with numpy types made plain, non-finite floats None."""
     if isinstance(value, dict):
-        return {str(key): to_strict_json_value(item)
-                for key, item in value.items()}
+        return {
+            str(key): to_strict_json_value(item) for key, item in value.items()
+        }
     if isinstance(value, (list, tuple, np.ndarray)):
         return [to_strict_json_value(item) for item in value]
     if isinstance(value, np.generic):
@@ -106,18 +123,20 @@ def ensure_writable_directory(path, what="directory"):
         os.makedirs(path, exist_ok=True)
     except FileExistsError:
         raise UnwritableDirectoryError(
-            f"{what}={path} is a file, not a directory.") from None
+            f"{what}={path} is a file, not a directory."
+        ) from None
     except OSError as error:
         raise UnwritableDirectoryError(
-            f"{what}={path} cannot be created: "
-            f"{_reason(error, path)}.") from None
+            f"{what}={path} cannot be created: {_reason(error, path)}."
+        ) from None
     try:
         descriptor, probe = tempfile.mkstemp(
-            dir=path, prefix=_temporary_prefix(), suffix=".probe")
+            dir=path, prefix=_temporary_prefix(), suffix=".probe"
+        )
     except OSError as error:
         raise UnwritableDirectoryError(
-            f"{what}={path} is not writable: "
-            f"{_reason(error, path)}.") from None
+            f"{what}={path} is not writable: {_reason(error, path)}."
+        ) from None
     os.close(descriptor)
     os.unlink(probe)
 
@@ -142,8 +161,11 @@ def remove_stale_temporaries(directory):
     removed = []
     for name in names:
         match = _TEMPORARY_NAME.match(name)
-        if (match and match["host"] == host
-                and not _process_is_alive(int(match["pid"]))):
+        if (
+            match
+            and match["host"] == host
+            and not _process_is_alive(int(match["pid"]))
+        ):
             path = os.path.join(directory, name)
             shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
             removed.append(name)
@@ -207,18 +229,22 @@ def write_run(results, directory, stem, save_checkpoint=None):
     remove_stale_temporaries(directory)
     if save_checkpoint is None:
         text = _strict_json_text(results)
-        return _link_to_free_name(directory, stem,
-                                  lambda name: _write_linked(text, directory,
-                                                             name))
-    temporary = tempfile.mkdtemp(dir=directory, prefix=_temporary_prefix(),
-                                 suffix=CHECKPOINT_SUFFIX)
+        return _link_to_free_name(
+            directory, stem, lambda name: _write_linked(text, directory, name)
+        )
+    temporary = tempfile.mkdtemp(
+        dir=directory, prefix=_temporary_prefix(), suffix=CHECKPOINT_SUFFIX
+    )
     os.chmod(temporary, 0o755)  # mkdtemp's 0700 would hide the checkpoint.
     try:
         save_checkpoint(os.path.join(temporary, CHECKPOINT_NAME))
         return _link_to_free_name(
-            directory, stem,
+            directory,
+            stem,
             lambda name: _place_checkpoint_then_results(
-                results, directory, name, temporary))
+                results, directory, name, temporary
+            ),
+        )
     finally:
         if os.path.isdir(temporary):
             shutil.rmtree(temporary)
@@ -254,8 +280,14 @@ def _place_checkpoint_then_results(results, directory, name, temporary):
         if error.errno in (errno.ENOTEMPTY, errno.EEXIST):
             return None  # Another run's checkpoint has the name.
         raise
-    text = _strict_json_text(dict(results, checkpoint=os.path.join(
-        os.path.abspath(checkpoint_directory), CHECKPOINT_NAME)))
+    text = _strict_json_text(
+        dict(
+            results,
+            checkpoint=os.path.join(
+                os.path.abspath(checkpoint_directory), CHECKPOINT_NAME
+            ),
+        )
+    )
     path = _write_linked(text, directory, name)
     if path is None:
         os.rename(checkpoint_directory, temporary)
@@ -283,7 +315,8 @@ def _write_linked(text, directory, name):
 def _write_temporary_file(text, directory, suffix):
     """Writes `text` to a new, flushed temporary file; returns its path."""
     descriptor, temporary_path = tempfile.mkstemp(
-        dir=directory, prefix=_temporary_prefix(), suffix=suffix)
+        dir=directory, prefix=_temporary_prefix(), suffix=suffix
+    )
     try:
         os.fchmod(descriptor, 0o644)  # mkstemp's 0600 would hide results.
         with os.fdopen(descriptor, "w") as temporary_file:
@@ -317,8 +350,9 @@ def replace_text_atomically(text, path):
     """
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    temporary_path = _write_temporary_file(text, directory,
-                                           os.path.splitext(path)[1])
+    temporary_path = _write_temporary_file(
+        text, directory, os.path.splitext(path)[1]
+    )
     try:
         os.replace(temporary_path, path)
     except BaseException:
@@ -337,8 +371,11 @@ def exclusive_lock(directory, key):
     """
     lock_directory = os.path.join(directory, LOCK_SUBDIRECTORY)
     os.makedirs(lock_directory, exist_ok=True)
-    descriptor = os.open(os.path.join(lock_directory, f"{key}.lock"),
-                         os.O_RDWR | os.O_CREAT, 0o644)
+    descriptor = os.open(
+        os.path.join(lock_directory, f"{key}.lock"),
+        os.O_RDWR | os.O_CREAT,
+        0o644,
+    )
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield
@@ -376,8 +413,9 @@ def load_results(path):
         raise ValueError(f"{path} lacks the results keys {missing}.")
     if not isinstance(results["hparams"], dict):
         raise ValueError(f"{path}: 'hparams' is not an object.")
-    not_lists = [key for key in TRAJECTORY_KEYS
-                 if not isinstance(results[key], list)]
+    not_lists = [
+        key for key in TRAJECTORY_KEYS if not isinstance(results[key], list)
+    ]
     if not_lists:
         raise ValueError(f"{path}: {not_lists} are not lists.")
     return results
@@ -394,8 +432,9 @@ def is_complete(results):
     if not steps or not train_loss or train_loss[-1] is None:
         return False
     stopped_at = results.get("stopped_at_step")
-    return (steps[-1] == results["hparams"].get("train_steps")
-            or (stopped_at is not None and steps[-1] == stopped_at))
+    return steps[-1] == results["hparams"].get("train_steps") or (
+        stopped_at is not None and steps[-1] == stopped_at
+    )
 
 
 def compared_keys(config):
@@ -422,8 +461,10 @@ def hparams_match(config, hparams):
       same value (numbers compared with a relative tolerance of 1e-9; a bool
       never equals a number).
     """
-    return all(key in hparams and _same_value(config[key], hparams[key])
-               for key in compared_keys(config))
+    return all(
+        key in hparams and _same_value(config[key], hparams[key])
+        for key in compared_keys(config)
+    )
 
 
 def _same_value(first, second):

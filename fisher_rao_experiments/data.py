@@ -37,10 +37,18 @@ DATASETS = ("synthetic", "digits")
 DIGITS_EXAMPLES = 1797
 # Sizes a data set uses when the configuration leaves them None.
 DEFAULT_SIZES = {
-    "synthetic": {"train_size": 5000, "test_size": 1000,
-                  "input_dimension": 10, "num_classes": 2},
-    "digits": {"train_size": 1000, "test_size": 597,
-               "input_dimension": 64, "num_classes": 10},
+    "synthetic": {
+        "train_size": 5000,
+        "test_size": 1000,
+        "input_dimension": 10,
+        "num_classes": 2,
+    },
+    "digits": {
+        "train_size": 1000,
+        "test_size": 597,
+        "input_dimension": 64,
+        "num_classes": 10,
+    },
 }
 # Sizes fixed by the data themselves.
 FIXED_SIZES = {"digits": ("input_dimension", "num_classes")}
@@ -73,8 +81,9 @@ def make_data(config):
     else:
         inputs, labels = _synthetic(config)
     training_rows = num_training_rows(config)
-    noisy = noisy_labels(labels[:training_rows], config["label_noise"],
-                         config["random_seed"])
+    noisy = noisy_labels(
+        labels[:training_rows], config["label_noise"], config["random_seed"]
+    )
     return inputs, tf.concat([noisy, labels[training_rows:]], axis=0)
 
 
@@ -95,13 +104,20 @@ def noisy_labels(labels, label_noise, seed):
     if not label_noise:
         return labels
     count, num_classes = labels.shape
-    replaced = tf.random.stateless_uniform(
-        [count], seed=[seed, _NOISE_MASK_STREAM]) < label_noise
+    replaced = (
+        tf.random.stateless_uniform([count], seed=[seed, _NOISE_MASK_STREAM])
+        < label_noise
+    )
     drawn = tf.random.stateless_uniform(
-        [count], seed=[seed, _NOISE_CLASS_STREAM], minval=0,
-        maxval=num_classes, dtype=tf.int32)
-    classes = tf.where(replaced, drawn,
-                       tf.argmax(labels, axis=-1, output_type=tf.int32))
+        [count],
+        seed=[seed, _NOISE_CLASS_STREAM],
+        minval=0,
+        maxval=num_classes,
+        dtype=tf.int32,
+    )
+    classes = tf.where(
+        replaced, drawn, tf.argmax(labels, axis=-1, output_type=tf.int32)
+    )
     return tf.one_hot(classes, num_classes, dtype=labels.dtype)
 
 
@@ -109,12 +125,15 @@ def _synthetic(config):
     seed = config["random_seed"]
     num_examples = config["train_size"] + config["test_size"]
     inputs = tf.random.stateless_normal(
-        [num_examples, config["input_dimension"]], seed=[seed, _INPUTS_STREAM])
+        [num_examples, config["input_dimension"]], seed=[seed, _INPUTS_STREAM]
+    )
     teacher = tf.random.stateless_normal(
         [config["input_dimension"], config["num_classes"]],
-        seed=[seed, _TEACHER_STREAM])
+        seed=[seed, _TEACHER_STREAM],
+    )
     classes = tf.random.stateless_categorical(
-        tf.matmul(inputs, teacher), 1, seed=[seed, _LABELS_STREAM])[:, 0]
+        tf.matmul(inputs, teacher), 1, seed=[seed, _LABELS_STREAM]
+    )[:, 0]
     return inputs, tf.one_hot(classes, config["num_classes"])
 
 
@@ -122,10 +141,13 @@ def _digits(config):
     features, classes = load_digits()
     # RandomState's streams are frozen across numpy versions.
     order = np.random.RandomState(config["random_seed"]).permutation(
-        DIGITS_EXAMPLES)
-    rows = order[:config["train_size"] + config["test_size"]]
-    return (tf.constant(features[rows]),
-            tf.one_hot(classes[rows], config["num_classes"]))
+        DIGITS_EXAMPLES
+    )
+    rows = order[: config["train_size"] + config["test_size"]]
+    return (
+        tf.constant(features[rows]),
+        tf.one_hot(classes[rows], config["num_classes"]),
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -135,6 +157,7 @@ def load_digits():
     Read from scikit-learn's installed data files; never downloaded.
     """
     from sklearn import datasets  # Only the digits need scikit-learn.
+
     features, classes = datasets.load_digits(return_X_y=True)
     features = (features / 16.0).astype(np.float32)  # Pixels are 0..16.
     features.flags.writeable = False  # Cached: shared by every caller.

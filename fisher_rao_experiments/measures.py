@@ -34,8 +34,14 @@ import tensorflow as tf
 
 import direct_fisher_rao
 
-MEASURES = ("fisher_rao_norm", "empirical_fisher_rao_norm", "l2_norm",
-            "spectral_product", "path_norm", "margin")
+MEASURES = (
+    "fisher_rao_norm",
+    "empirical_fisher_rao_norm",
+    "l2_norm",
+    "spectral_product",
+    "path_norm",
+    "margin",
+)
 MARGIN_PERCENTILE = 10.0
 
 
@@ -53,10 +59,12 @@ def all_measures(make_logits, labels, scope_name, layers):
       Dictionary from each name of `MEASURES` to a scalar tensor.
     """
     logits, fisher_rao = fisher_rao_norms(make_logits, labels, scope_name)
-    fisher_rao.update(l2_norm=l2_norm(layers),
-                      spectral_product=spectral_product(layers),
-                      path_norm=path_norm(layers),
-                      margin=margin(logits, labels))
+    fisher_rao.update(
+        l2_norm=l2_norm(layers),
+        spectral_product=spectral_product(layers),
+        path_norm=path_norm(layers),
+        margin=margin(logits, labels),
+    )
     return fisher_rao
 
 
@@ -70,30 +78,52 @@ def fisher_rao_norms(make_logits, labels, scope_name):
       `(logits, norms)`: the network's logits and a dictionary with
       `fisher_rao_norm` and `empirical_fisher_rao_norm`.
     """
+
     def every_variable(unused_name):
         return True
 
     # The perturbation is validated but unused by the exact method.
     logits, standard = direct_fisher_rao.make_standard_fisher_regularizer(
-        make_logits, scope_name, every_variable, 1e-4, True, "exact",
-        reuse=True)
+        make_logits,
+        scope_name,
+        every_variable,
+        1e-4,
+        True,
+        "exact",
+        reuse=True,
+    )
     _, empirical = direct_fisher_rao.make_empirical_fisher_regularizer(
-        make_logits, labels, scope_name, every_variable, 1e-4, "exact",
-        reuse=True)
-    return logits, {"fisher_rao_norm": standard,
-                    "empirical_fisher_rao_norm": empirical}
+        make_logits,
+        labels,
+        scope_name,
+        every_variable,
+        1e-4,
+        "exact",
+        reuse=True,
+    )
+    return logits, {
+        "fisher_rao_norm": standard,
+        "empirical_fisher_rao_norm": empirical,
+    }
 
 
 def l2_norm(layers):
     """Sum of squares of every kernel and bias."""
-    return tf.add_n([tf.reduce_sum(tf.square(tensor))
-                     for layer in layers for tensor in layer])
+    return tf.add_n(
+        [
+            tf.reduce_sum(tf.square(tensor))
+            for layer in layers
+            for tensor in layer
+        ]
+    )
 
 
 def spectral_product(layers):
     """Product over layers of the squared largest singular value of W_l."""
-    squared_norms = [tf.square(tf.linalg.svd(kernel, compute_uv=False)[0])
-                     for kernel, _ in layers]
+    squared_norms = [
+        tf.square(tf.linalg.svd(kernel, compute_uv=False)[0])
+        for kernel, _ in layers
+    ]
     return tf.reduce_prod(tf.stack(squared_norms))
 
 
@@ -135,8 +165,9 @@ def margin(logits, labels, percentile=MARGIN_PERCENTILE):
 def _percentile(values, percentile):
     """numpy.percentile(values, percentile) for a 1-D tensor."""
     ordered = tf.sort(values)
-    position = (percentile / 100.0) * tf.cast(tf.size(values) - 1,
-                                              values.dtype)
+    position = (percentile / 100.0) * tf.cast(
+        tf.size(values) - 1, values.dtype
+    )
     lower = tf.floor(position)
     below = tf.gather(ordered, tf.cast(lower, tf.int32))
     above = tf.gather(ordered, tf.cast(tf.math.ceil(position), tf.int32))
