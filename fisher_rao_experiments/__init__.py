@@ -15,4 +15,21 @@
 
 Installed with the `[experiments]` extra. The libraries (`direct_fisher_rao`,
 `keras_fisher_rao`) know nothing of this package.
+
+Importing the package sets two defaults of TensorFlow's environment (if not
+already set), because every module here that imports TensorFlow (training,
+model, measures, the data sources) is imported through this file first,
+whoever imports it: the training script, the sweep's Dask workers, a study,
+the benchmark. Both act only if TensorFlow is not imported yet.
+
+  TF_ENABLE_ONEDNN_OPTS=0  oneDNN's kernels cost more than they save on
+                           tensors this small (a training step takes about
+                           twice as long with them); set it to 1 to compare.
+  TF_CPP_MIN_LOG_LEVEL=2   no informational notices from TensorFlow's C++
+                           start-up on stderr.
 """
+
+import os
+
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -54,7 +54,7 @@ LOSS_KEYS = (
     "test_loss",
     "test_accuracy",
 )
-# The complexity measures of complexity_measures.MEASURES.
+# The complexity measures of measures.MEASURES.
 MEASURE_KEYS = (
     "fisher_rao_norm",
     "empirical_fisher_rao_norm",
@@ -73,8 +73,6 @@ RESULTS_KEYS = (
 )
 # Keys of a configuration that say where a run writes, not what it computes.
 OUTPUT_KEYS = ("output_dir", "summary_dir")
-# Keys that change nothing in a run without the regularizer (norm "None").
-KEYS_UNUSED_WITHOUT_REGULARIZER = ("fisher_rao_lambda", "fisher_rao_method")
 # Where the sweep keeps a diverged run's partial results, out of its scan.
 DIVERGED_SUBDIRECTORY = "diverged"
 CHECKPOINT_SUFFIX = ".ckpt"
@@ -139,6 +137,21 @@ def ensure_writable_directory(path, what="directory"):
         ) from None
     os.close(descriptor)
     os.unlink(probe)
+
+
+def check_output_directories(config):
+    """Creates a run's output directories and proves them writable.
+
+    Args:
+      config: A configuration; its `OUTPUT_KEYS` that are set are checked.
+
+    Raises:
+      UnwritableDirectoryError: Naming the flag (`--output_dir`), the path
+        and the reason.
+    """
+    for key in OUTPUT_KEYS:
+        if config[key]:
+            ensure_writable_directory(config[key], f"--{key}")
 
 
 def _reason(error, path):
@@ -435,43 +448,3 @@ def is_complete(results):
     return steps[-1] == results["hparams"].get("train_steps") or (
         stopped_at is not None and steps[-1] == stopped_at
     )
-
-
-def compared_keys(config):
-    """The keys of a configuration (or part of one) that decide a run.
-
-    Every key but the output locations and, without a regularizer, the
-    regularizer's lambda and method.
-    """
-    ignored = set(OUTPUT_KEYS)
-    if config.get("regularization_norm") == "None":
-        ignored.update(KEYS_UNUSED_WITHOUT_REGULARIZER)
-    return [key for key in config if key not in ignored]
-
-
-def hparams_match(config, hparams):
-    """Tells whether a run's recorded `hparams` are those of `config`.
-
-    Args:
-      config: A configuration, or the part of one a study sets.
-      hparams: The "hparams" of a results file.
-
-    Returns:
-      True if every key of `compared_keys(config)` is in `hparams` with the
-      same value (numbers compared with a relative tolerance of 1e-9; a bool
-      never equals a number).
-    """
-    return all(
-        key in hparams and _same_value(config[key], hparams[key])
-        for key in compared_keys(config)
-    )
-
-
-def _same_value(first, second):
-    # bool is an int in Python: True must not match 1.
-    if isinstance(first, bool) or isinstance(second, bool):
-        return type(first) is type(second) and first == second
-    numbers = (int, float)
-    if isinstance(first, numbers) and isinstance(second, numbers):
-        return math.isclose(first, second, rel_tol=1e-9, abs_tol=1e-12)
-    return first == second

@@ -287,44 +287,16 @@ def test_replace_text_atomically_writes_the_text(tmp_path):
     assert os.listdir(tmp_path) == ["table.md"]
 
 
-def test_hparams_match_compares_the_keys_that_decide_a_run():
-    point = {
-        "regularization_norm": "None",
-        "label_noise": 0.0,
-        "random_seed": 1,
-        "fisher_rao_method": "forward",
-        "stop_train_loss": None,
-        "output_dir": "here",
-    }
-    hparams = dict(
-        point,
-        label_noise=1e-13,
-        fisher_rao_method="exact",
-        fisher_rao_lambda=0.5,
-        output_dir="elsewhere",
-        train_size=1000,
-    )
-    # None's lambda and method, and where a run writes, do not matter; nor
-    # keys the point does not set.
-    assert results_io.hparams_match(point, hparams)
-    assert results_io.compared_keys(point) == [
-        "regularization_norm",
-        "label_noise",
-        "random_seed",
-        "stop_train_loss",
-    ]
-    assert not results_io.hparams_match(
-        dict(point, regularization_norm="fr"), hparams
-    )
-    assert not results_io.hparams_match(point, dict(hparams, label_noise=0.1))
-    assert not results_io.hparams_match(
-        point, dict(hparams, stop_train_loss=0.01)
-    )
-    assert not results_io.hparams_match(
-        point,
-        {key: value for key, value in hparams.items() if key != "random_seed"},
-    )
-    # True is not 1.
-    assert not results_io.hparams_match(
-        {"random_seed": True}, dict(hparams, random_seed=1)
-    )
+def test_check_output_directories_names_the_flag(tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    outputs = {"output_dir": str(tmp_path / "out"), "summary_dir": None}
+    results_io.check_output_directories(outputs)
+    assert (tmp_path / "out").is_dir()
+    for key in results_io.OUTPUT_KEYS:
+        path = str(a_file / "below")
+        with pytest.raises(results_io.UnwritableDirectoryError) as caught:
+            results_io.check_output_directories(dict(outputs, **{key: path}))
+        assert str(caught.value) == (
+            f"--{key}={path} cannot be created: a part of the path is a file."
+        )

@@ -11,20 +11,19 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests of experiments/study_runs.py and experiments/grid_runner.py.
+"""Tests of fisher_rao_experiments/studies/study_runs.py.
 
-The grid runner's child process is replaced by small scripts: the real one
-needs the training script of the issue "Real data, label noise and
-complexity measures"; the studies' --smoke tests run it end to end.
+The sweep is replaced by a recorder: it is tested on real clusters in
+test_sweep.py, and the studies' --smoke tests run it end to end.
 """
 
-import json
+import os
 import types
 
+import helpers
 import pytest
-import study_results
 
-from experiments import grid_runner
+from fisher_rao_experiments import sweep
 from fisher_rao_experiments.studies import study_runs
 
 POINTS = [
@@ -40,8 +39,8 @@ KEYS = ("label_noise", "random_seed")
 
 
 def write(directory, stem, hparams, **values):
-    return study_results.write_results(
-        directory, stem, study_results.make_results(hparams, **values)
+    return helpers.write_results(
+        directory, stem, helpers.make_results(hparams, **values)
     )
 
 
@@ -76,88 +75,85 @@ class TestCollectGridRuns:
         ]
 
 
-def fake_runner(tmp_path, body):
-    """A module object whose __file__ is a script running `body`."""
-    script = tmp_path / "runner.py"
-    script.write_text(
-        "import json, sys\nrequest = json.load(sys.stdin)\n" + body
-    )
-    return types.SimpleNamespace(
-        __file__=str(script),
-        SOME_RUNS_FAILED_STATUS=grid_runner.SOME_RUNS_FAILED_STATUS,
-    )
+class RecordedSweep:
+    """Stands in for sweep.run_sweep: records its calls, returns `outcome`."""
+
+    def __init__(self, outcome=None, error=None):
+        self.calls = []
+        self.outcome = outcome or sweep.SweepOutcome(["a.json"], [])
+        self.error = error
+
+    def __call__(self, configs, scheduler_address, workers):
+        self.calls.append((configs, scheduler_address, workers))
+        if self.error:
+            raise self.error
+        return self.outcome
 
 
 class TestRunGrid:
-    def test_sends_the_request_and_maps_the_exit_status(
-        self, tmp_path, monkeypatch
+    def test_runs_the_completed_points_on_the_sweep_in_process(
+        self, monkeypatch
     ):
-        echo = tmp_path / "request.json"
-        monkeypatch.setattr(
-            study_runs,
-            "grid_runner",
-            fake_runner(
-                tmp_path, f"json.dump(request, open({str(echo)!r}, 'w'))\n"
-            ),
-        )
+        recorded = RecordedSweep()
+        monkeypatch.setattr(sweep, "run_sweep", recorded)
         assert study_runs.run_grid(POINTS, "runs", "tcp://x:1", 2) is True
-        request = json.loads(echo.read_text())
-        assert request["grid_points"] == POINTS
-        assert request["output_dir"] == str(tmp_path.cwd() / "runs")
-        assert (request["scheduler_address"], request["workers"]) == (
-            "tcp://x:1",
-            2,
-        )
+        ((configs, address, workers),) = recorded.calls
+        output_dir = os.path.abspath("runs")
+        assert configs == [
+            sweep.complete_config(point, output_dir) for point in POINTS
+        ]
+        assert configs[1]["label_noise"] == 0.5
+        assert configs[0]["output_dir"] == output_dir
+        assert (address, workers) == ("tcp://x:1", 2)
+        # An empty grid runs nothing.
+        assert study_runs.run_grid([], "runs", "", 1) is True
+        assert len(recorded.calls) == 1
 
-    def test_failed_runs_and_errors(self, tmp_path, monkeypatch):
-        monkeypatch.setattr(
-            study_runs, "grid_runner", fake_runner(tmp_path, "sys.exit(3)\n")
-        )
+    def test_failed_runs_and_errors(self, monkeypatch, tmp_path):
+        failed = sweep.SweepOutcome([], [sweep.Failure(POINTS[0], "boom")])
+        monkeypatch.setattr(sweep, "run_sweep", RecordedSweep(failed))
         assert study_runs.run_grid(POINTS, "runs", "", 1) is False
+        with pytest.raises(
+            study_runs.GridRunError, match="a grid point is refused: .*2.0"
+        ):
+            study_runs.run_grid([{"label_noise": 2.0}], "runs", "", 1)
+        with pytest.raises(study_runs.GridRunError, match="unknown"):
+            study_runs.run_grid([{"labelnoise": 0.5}], "runs", "", 1)
+        monkeypatch.undo()
+        # The sweep's own refusal of an unwritable directory, before any
+        # cluster starts.
+        a_file = tmp_path / "a_file"
+        a_file.write_text("")
+        with pytest.raises(
+            study_runs.GridRunError, match="a part of the path is a file"
+        ):
+            study_runs.run_grid(POINTS, str(a_file / "runs"), "", 1)
+
+    def test_ctrl_c_stops_the_study_with_status_130(self, monkeypatch):
+        interrupted = sweep.SweepInterrupted(sweep.SweepOutcome([], []))
         monkeypatch.setattr(
-            study_runs,
-            "grid_runner",
-            fake_runner(tmp_path, "sys.exit('grid_runner.py: error: bad')\n"),
+            sweep, "run_sweep", RecordedSweep(error=interrupted)
         )
-        with pytest.raises(study_runs.GridRunError, match="status 1"):
+        with pytest.raises(KeyboardInterrupt):
             study_runs.run_grid(POINTS, "runs", "", 1)
+        flag_values = types.SimpleNamespace(
+            analysis_only=False, scheduler_address="", workers=1
+        )
+        assert (
+            study_runs.train_grid_from_flags(
+                POINTS, "runs", flag_values, "study.py"
+            )
+            == 130
+        )
 
-
-class FakeTraining:
-    """The parts of synthetic_classification that complete_config uses."""
-
-    @staticmethod
-    def default_config():
-        return {
-            "label_noise": 0.0,
-            "train_size": None,
-            "output_dir": "x",
-            "summary_dir": "y",
-            "random_seed": 1,
-        }
-
-    @staticmethod
-    def resolve_config(config):
-        return dict(config, train_size=config["train_size"] or 1000)
-
-    @staticmethod
-    def validate_config(config):
-        if config["label_noise"] > 1:
-            raise ValueError("label_noise must be in [0, 1]")
-
-
-def test_complete_config():
-    config = grid_runner.complete_config(
-        {"label_noise": 0.5}, "/abs", FakeTraining
-    )
-    assert config == {
-        "label_noise": 0.5,
-        "train_size": 1000,
-        "output_dir": "/abs",
-        "summary_dir": None,
-        "random_seed": 1,
-    }
-    with pytest.raises(ValueError, match="unknown configuration keys"):
-        grid_runner.complete_config({"labelnoise": 0.5}, "/abs", FakeTraining)
-    with pytest.raises(ValueError, match="label_noise"):
-        grid_runner.complete_config({"label_noise": 2.0}, "/abs", FakeTraining)
+    def test_analysis_only_trains_nothing(self, monkeypatch):
+        recorded = RecordedSweep()
+        monkeypatch.setattr(sweep, "run_sweep", recorded)
+        flag_values = types.SimpleNamespace(analysis_only=True)
+        assert (
+            study_runs.train_grid_from_flags(
+                POINTS, "runs", flag_values, "study.py"
+            )
+            is None
+        )
+        assert recorded.calls == []

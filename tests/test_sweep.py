@@ -11,12 +11,13 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests of experiments/sweep.py on a tiny grid, on real Dask clusters.
+"""Tests of the sweep: fisher_rao_experiments/sweep.py, experiments/sweep.py.
 
-The grid is 2 norms (None, fr) x 2 lambdas x 2 seeds; None ignores lambda, so
-it has 6 configurations. It runs on the sweep's embedded local cluster of 2
-workers, and once more on a `dask scheduler` and a `dask worker` started as
-separate processes on 127.0.0.1.
+On a tiny grid, on real Dask clusters. The grid is 2 norms (None, fr) x 2
+lambdas x 2 seeds; None ignores lambda, so it has 6 configurations. It runs
+on the sweep's embedded local cluster of 2 workers, and once more on a
+`dask scheduler` and a `dask worker` started as separate processes on
+127.0.0.1, outside the repository and without PYTHONPATH.
 """
 
 import contextlib
@@ -41,10 +42,15 @@ import tensorflow as tf
 from absl import app, flags
 from absl.testing import flagsaver
 
-import plot_utils
-import synthetic_classification
-from experiments import sweep
-from fisher_rao_experiments import results_io
+from experiments import sweep as sweep_command
+from fisher_rao_experiments import config as experiment_config
+from fisher_rao_experiments import results_io, runs, sweep
+from fisher_rao_experiments.analysis import (
+    drawing,
+    final_value_plots,
+    grouping,
+    loading,
+)
 
 FLAGS = flags.FLAGS
 
@@ -89,14 +95,14 @@ def run_sweep_main(arguments):
     stdout = io.StringIO()
     with flagsaver.flagsaver(), contextlib.redirect_stdout(stdout):
         argv = FLAGS(["sweep.py", *arguments])
-        status = sweep.main(argv)
+        status = sweep_command.main(argv)
     return status, stdout.getvalue()
 
 
 def tiny_config(output_dir, **overrides):
-    return synthetic_classification.resolve_config(
+    return experiment_config.resolve_config(
         dict(
-            synthetic_classification.default_config(),
+            experiment_config.default_config(),
             **TINY_TRAINING,
             output_dir=output_dir,
             **overrides,
@@ -105,8 +111,8 @@ def tiny_config(output_dir, **overrides):
 
 
 # Runs the training script's main on each command line read from stdin, in a
-# process of its own where, as on the workers, the script is imported before
-# TensorFlow (it chooses TensorFlow's kernels at import).
+# process of its own where, as on the workers, the package sets TensorFlow's
+# environment before TensorFlow is imported (it chooses TensorFlow's kernels).
 _RUN_TRAINING_SCRIPT = """
 import shlex, sys
 import synthetic_classification as script
@@ -316,7 +322,7 @@ class LocalClusterSweepTest(SweepTestCase):
         self.assertEqual(outcome.failures[0].config, bad)
         self.assertIn("TrainingDivergedError", outcome.failures[0].error)
         self.assertCountEqual(outcome.paths, results_files(directory))
-        self.assertEqual(sweep.pending_configs(good + [bad], directory), [bad])
+        self.assertEqual(runs.pending_configs(good + [bad], directory), [bad])
         # The partial results are kept apart, out of the resuming scan.
         diverged = results_files(os.path.join(directory, "diverged"))
         self.assertLen(diverged, 1)
@@ -385,9 +391,10 @@ class LocalClusterSweepTest(SweepTestCase):
 
     def test_lambda_plot_of_the_sweep_is_not_blank(self):
         plt.switch_backend("agg")
-        runs = plot_utils.load_runs(r"\.json$", self.output_dir)
-        figure = plot_utils.plot_lambda_sweep(
-            plot_utils.lambda_sweep_groups(runs)
+        figure = final_value_plots.plot_lambda_sweep(
+            grouping.lambda_sweep_groups(
+                loading.load_runs(r"\.json$", self.output_dir)
+            )
         )
         # Text alone has many colours: check that the grid's points are
         # drawn. In each panel, None and fr at lambda 0; fr at 0.01 on the
@@ -401,7 +408,7 @@ class LocalClusterSweepTest(SweepTestCase):
                 ":", [line.get_linestyle() for line in log_axes.lines]
             )
         path = os.path.join(self.create_tempdir().full_path, "lambda.png")
-        plot_utils.save_figure(figure, path)
+        drawing.save_figure(figure, path)
         plt.close(figure)
         pixels = plt.imread(path)
         colors = np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0)
@@ -683,7 +690,7 @@ class GridTest(tf.test.TestCase):
     def configs_of(self, *arguments):
         with flagsaver.flagsaver():
             FLAGS(["sweep.py", "--output_dir=out", *arguments])
-            return sweep.sweep_configs_from_flags()
+            return sweep_command.sweep_configs_from_flags()
 
     def test_grid_axes_cross_every_other_axis(self):
         configs = self.configs_of(
@@ -827,6 +834,28 @@ class GridTest(tf.test.TestCase):
                 },
             )
 
+    def test_complete_config_of_a_study_grid_point(self):
+        config = sweep.complete_config(
+            {"label_noise": 0.5, "dataset": "digits"}, "/abs"
+        )
+        self.assertEqual(
+            config,
+            experiment_config.resolve_config(
+                dict(
+                    experiment_config.default_config(),
+                    label_noise=0.5,
+                    dataset="digits",
+                    output_dir="/abs",
+                    summary_dir=None,
+                )
+            ),
+        )
+        self.assertEqual(config["train_size"], 1000)
+        with self.assertRaisesRegex(ValueError, "unknown configuration keys"):
+            sweep.complete_config({"labelnoise": 0.5}, "/abs")
+        with self.assertRaisesRegex(ValueError, "label_noise"):
+            sweep.complete_config({"label_noise": 2.0}, "/abs")
+
     def test_relative_directories_are_made_absolute_for_the_workers(self):
         # A worker of an existing cluster resolves a relative path against
         # its own working directory, where the sweep's scan never looks.
@@ -840,7 +869,7 @@ class GridTest(tf.test.TestCase):
                     "--random_seeds=1,2",
                 ]
             )
-            configs = sweep.sweep_configs_from_flags()
+            configs = sweep_command.sweep_configs_from_flags()
         self.assertLen(configs, 2)
         for config in configs:
             self.assertEqual(
@@ -869,81 +898,7 @@ class GridTest(tf.test.TestCase):
                 with self.assertRaisesRegex(
                     app.UsageError, f"--{flag}.*--{plural}"
                 ):
-                    sweep.sweep_configs_from_flags()
-
-    def test_hparams_match(self):
-        config = tiny_config("here", fisher_rao_lambda=1e-3)
-        hparams = dict(
-            config,
-            output_dir="elsewhere",
-            summary_dir="s",
-            start_time="2026-01-01T00:00:00+00:00",
-        )
-        match = results_io.hparams_match
-        self.assertTrue(match(config, hparams))
-        self.assertTrue(
-            match(config, dict(hparams, fisher_rao_lambda=0.001 * (1 + 1e-12)))
-        )
-        self.assertFalse(
-            match(config, dict(hparams, fisher_rao_lambda=0.0011))
-        )
-        self.assertFalse(match(config, dict(hparams, random_seed=2)))
-        self.assertFalse(match(config, dict(hparams, label_noise=0.2)))
-        self.assertFalse(
-            match(
-                dict(config, differentiate_probability=True),
-                dict(hparams, differentiate_probability=1),
-            )
-        )
-        del hparams["train_size"]
-        self.assertFalse(match(config, hparams))
-
-    def test_none_matches_whatever_lambda_and_method_were_recorded(self):
-        config = tiny_config("here", regularization_norm="None")
-        hparams = dict(
-            config, fisher_rao_lambda=0.3, fisher_rao_method="exact"
-        )
-        match = results_io.hparams_match
-        self.assertTrue(match(config, hparams))
-        self.assertFalse(
-            match(dict(config, regularization_norm="fr"), hparams)
-        )
-        self.assertEqual(
-            synthetic_classification.config_fingerprint(config),
-            synthetic_classification.config_fingerprint(hparams),
-        )
-
-    def test_pending_configs_skip_only_complete_results(self):
-        directory = self.create_tempdir().full_path
-        configs = [
-            tiny_config(directory, random_seed=seed) for seed in (1, 2, 3)
-        ]
-        last_step = configs[0]["train_steps"]
-
-        def write(config, steps, final_train_loss=0.5):
-            results = {
-                key: [0.5] * len(steps) for key in results_io.TRAJECTORY_KEYS
-            }
-            results["steps"] = steps
-            results["train_loss"][-1] = final_train_loss
-            results.update(
-                hparams=dict(config, start_time="2026"),
-                stopped_at_step=None,
-                checkpoint=None,
-                num_parameters=1,
-            )
-            results_io.write_json_atomically(results, directory, "run")
-
-        write(configs[0], [0, 100, last_step])
-        write(configs[1], [0, 100])  # Stopped early: not finished.
-        # Diverged in the last step: evaluated at train_steps, loss null.
-        write(configs[2], [0, 100, last_step], final_train_loss=None)
-        with open(os.path.join(directory, "broken.json"), "w") as broken:
-            broken.write('{"hparams": NaN}')
-
-        self.assertEqual(
-            sweep.pending_configs(configs, directory), configs[1:]
-        )
+                    sweep_command.sweep_configs_from_flags()
 
 
 if __name__ == "__main__":

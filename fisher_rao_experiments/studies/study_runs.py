@@ -15,31 +15,39 @@
 
 A study describes its grid as grid points: dicts of the training
 configuration keys it sets; every other key takes the training script's
-default. `run_grid` trains the points that have no complete results file yet
-(experiments/grid_runner.py, in a process of its own); `collect_grid_runs`
-finds each point's results file and says why a point or file is left out.
+default. `run_grid` trains the points that have no complete results file yet,
+by calling the sweep (`fisher_rao_experiments.sweep.run_sweep`) in this
+process; `collect_grid_runs` finds each point's results file and says why a
+point or file is left out.
 
-Nothing here imports TensorFlow: the analysis reads results files only.
+Where the runs run: on the sweep's Dask cluster, never in the study's
+process, which imports no TensorFlow (the analysis reads results files
+only). The embedded cluster has `--workers` worker processes of one thread;
+each worker process runs its runs one after another, each on a
+`tf.Graph` and session of its own, with one TensorFlow thread. A run
+therefore shares its process with the earlier runs of its worker, not with
+other runs at the same time: TensorFlow's graph state is per graph (nothing
+is built in the default graph, seeds are the graph's and the ops'), and
+its thread pools are the process's, sized once, the same for every run. A
+process per run would isolate nothing more and cost TensorFlow's start-up
+(about 5 s) per run, more than a study's typical run. Worker processes, not
+threads of the study's process, so that TensorFlow's threads and memory stay
+out of the study, Ctrl-C reaches only the study (the workers ignore SIGINT),
+and a worker that dies takes only its run with it (Dask reruns it).
 """
 
 import dataclasses
-import json
 import os
-import subprocess
 import sys
 
 from absl import flags, logging
 
-import plot_utils
-from experiments import grid_runner
-from fisher_rao_experiments import results_io
+from fisher_rao_experiments import config as experiment_config
+from fisher_rao_experiments import results_io, runs, sweep
+from fisher_rao_experiments.analysis import loading
 
 RESULTS_PATTERN = r"\.json$"
 DIVERGED_SUBDIRECTORY = results_io.DIVERGED_SUBDIRECTORY
-
-
-# How long an interrupted grid_runner.py may take to stop its cluster.
-CHILD_STOP_SECONDS = 30
 
 
 class GridRunError(Exception):
@@ -60,7 +68,7 @@ class GridRun:
 
     index: int
     point: dict
-    run: plot_utils.Run
+    run: loading.Run
 
 
 @dataclasses.dataclass
@@ -98,7 +106,8 @@ class _PointIndex:
 
     def __init__(self, grid_points):
         self._bucketed = all(
-            set(self.BUCKET_KEYS) <= set(results_io.compared_keys(point))
+            set(self.BUCKET_KEYS)
+            <= set(experiment_config.compared_keys(point))
             for point in grid_points
         )
         self._buckets = {}
@@ -115,7 +124,7 @@ class _PointIndex:
     def index_of(self, hparams):
         """The index of the first point `hparams` match, or None."""
         for index, point in self._buckets.get(self._bucket(hparams), []):
-            if results_io.hparams_match(point, hparams):
+            if runs.hparams_match(point, hparams):
                 return index
         return None
 
@@ -126,7 +135,7 @@ def _diverged_names(runs_dir, point_index):
     if not os.path.isdir(directory):
         return {}
     names = {}
-    for run in plot_utils.load_runs(RESULTS_PATTERN, directory):
+    for run in loading.load_runs(RESULTS_PATTERN, directory):
         index = point_index.index_of(run.results["hparams"])
         if index is not None:
             names.setdefault(index, []).append(
@@ -156,11 +165,11 @@ def collect_grid_runs(grid_points, runs_dir, describe_keys):
 
     Returns:
       A `GridRuns`. A file that is no results file is skipped with a warning
-      (see `plot_utils.load_runs`); of two complete files of one point the
+      (see `loading.load_runs`); of two complete files of one point the
       first by name is used and the other left out as a duplicate.
     """
     runs = (
-        plot_utils.load_runs(RESULTS_PATTERN, runs_dir)
+        loading.load_runs(RESULTS_PATTERN, runs_dir)
         if os.path.isdir(runs_dir)
         else []
     )
@@ -211,12 +220,9 @@ def collect_grid_runs(grid_points, runs_dir, describe_keys):
 def run_grid(grid_points, runs_dir, scheduler_address, workers):
     """Trains every grid point without a complete results file in runs_dir.
 
-    experiments/grid_runner.py does it in a child process, which completes
-    the points into configurations and calls `experiments.sweep.run_sweep`.
-    A child, because the training script and the sweep define absl flags
-    (--output_dir, --workers, --scheduler_address) that would clash with a
-    study's own in one process, and import TensorFlow, which the analysis
-    does not need. The child's log goes to this process's stderr.
+    Completes the points into configurations (`sweep.complete_config`) and
+    calls `sweep.run_sweep` in this process; the runs run on its Dask
+    cluster (see the module's docstring).
 
     Args:
       grid_points: The grid, a list of configuration dicts.
@@ -230,46 +236,26 @@ def run_grid(grid_points, runs_dir, scheduler_address, workers):
       logged each; they are left out of the analysis as missing).
 
     Raises:
-      GridRunError: If the child refused the grid or crashed.
+      GridRunError: If a grid point is refused, or runs_dir cannot be
+        written; before anything runs.
+      KeyboardInterrupt: On Ctrl-C, once the sweep has stopped its cluster.
     """
-    request = {
-        "grid_points": grid_points,
-        "output_dir": os.path.abspath(runs_dir),
-        "scheduler_address": scheduler_address,
-        "workers": workers,
-    }
-    with subprocess.Popen(
-        [sys.executable, os.path.abspath(grid_runner.__file__)],
-        stdin=subprocess.PIPE,
-        text=True,
-    ) as child:
-        try:
-            child.communicate(
-                json.dumps(results_io.to_strict_json_value(request))
-            )
-        except KeyboardInterrupt:
-            _stop(child)
-            raise
-    if child.returncode == grid_runner.SOME_RUNS_FAILED_STATUS:
-        return False
-    if child.returncode:
-        raise GridRunError(
-            f"grid_runner.py exited with status "
-            f"{child.returncode}; see its error above."
-        )
-    return True
-
-
-def _stop(child):
-    """Lets an interrupted child stop its cluster, then makes sure it ends.
-
-    Ctrl-C reaches the whole process group, so the child is stopping too.
-    """
+    output_dir = os.path.abspath(runs_dir)
     try:
-        child.wait(timeout=CHILD_STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        child.terminate()
-        child.wait()
+        configs = [
+            sweep.complete_config(point, output_dir) for point in grid_points
+        ]
+    except ValueError as error:
+        raise GridRunError(f"a grid point is refused: {error}") from None
+    if not configs:
+        return True
+    try:
+        outcome = sweep.run_sweep(configs, scheduler_address, workers)
+    except results_io.UnwritableDirectoryError as error:
+        raise GridRunError(str(error)) from None
+    except sweep.SweepInterrupted:
+        raise KeyboardInterrupt from None
+    return not outcome.failures
 
 
 def define_flags(flag_values, default_output_dir, smoke_help):

@@ -11,9 +11,10 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests of the data sets (datasets.py through synthetic_classification).
+"""Tests of fisher_rao_experiments/data: the sources, splits, label noise.
 
-Expected values are derived independently of datasets.py: the digits from
+Expected values are derived independently of the data package: the digits
+from
 scikit-learn's own loader, the synthetic data from the stateless ops the
 code before the data sets module used, label noise from its probability law
 (binomial bounds, a chi-square test of independence), and a real run's data
@@ -30,8 +31,8 @@ import tensorflow as tf
 from scipy import stats
 from sklearn import datasets as sklearn_datasets
 
-import synthetic_classification as sc
-from fisher_rao_experiments import results_io
+from fisher_rao_experiments import config as experiment_config
+from fisher_rao_experiments import data, results_io, training
 
 # Tolerance of counts, in binomial standard deviations (plus one count): the
 # data are seeded, so a bound met once is met always; 5 sigma makes a
@@ -42,15 +43,15 @@ SIGMAS = 5.0
 
 def config_for(**overrides):
     """The default configuration with `overrides`, sizes resolved."""
-    config = sc.default_config()
-    config.update(overrides)
-    return sc.resolve_config(config)
+    return experiment_config.resolve_config(
+        dict(experiment_config.default_config(), **overrides)
+    )
 
 
 def data_of(config):
     """make_data(config) evaluated in a new graph: numpy (inputs, labels)."""
     with tf.Graph().as_default():
-        tensors = sc.make_data(config)
+        tensors = data.make_data(config)
         with tf.compat.v1.Session() as session:
             return session.run(tensors)
 
@@ -362,6 +363,66 @@ class LabelNoiseTest(tf.test.TestCase):
         self.assertLess(np.mean(changed[5] == changed[6]), 0.6)
 
 
+class SourcesTest(tf.test.TestCase):
+    """The registry and what every source module provides."""
+
+    SIZE_KEYS = ("train_size", "test_size", "input_dimension", "num_classes")
+
+    def test_every_source_follows_the_contract(self):
+        self.assertEqual(data.DATASETS, ("synthetic", "digits"))
+        for name, source in data.SOURCES.items():
+            with self.subTest(source=name):
+                self.assertEqual(source.NAME, name)
+                self.assertTrue(source.DESCRIPTION)
+                self.assertCountEqual(source.DEFAULT_SIZES, self.SIZE_KEYS)
+                self.assertContainsSubset(
+                    source.FIXED_SIZES, source.DEFAULT_SIZES
+                )
+                config = config_for(dataset=name)
+                experiment_config.validate_config(config)  # Defaults fit.
+                if source.NUM_EXAMPLES is not None:
+                    self.assertLessEqual(
+                        config["train_size"] + config["test_size"],
+                        source.NUM_EXAMPLES,
+                    )
+                inputs, classes = source.make(
+                    dict(config, train_size=30, test_size=10)
+                )
+                self.assertEqual(
+                    tuple(inputs.shape), (40, config["input_dimension"])
+                )
+                self.assertEqual(tuple(classes.shape), (40,))
+
+    def test_splits_are_consecutive_rows_train_validation_test(self):
+        config = config_for(train_size=300, validation_size=70, test_size=50)
+        self.assertEqual(
+            data.split_rows(config),
+            {"train": (0, 230), "validation": (230, 300), "test": (300, 350)},
+        )
+        self.assertEqual(data.num_training_rows(config), 230)
+        self.assertEqual(
+            data.split_rows(config_for(train_size=64, test_size=32))[
+                "validation"
+            ],
+            (64, 64),
+        )
+
+    def test_an_unknown_data_set_is_refused(self):
+        with self.assertRaisesRegex(ValueError, "'mnist' is not one of"):
+            data.make_data(dict(config_for(), dataset="mnist"))
+
+    def test_data_are_the_specified_shapes_and_one_hot(self):
+        config = config_for(
+            train_size=64, test_size=32, input_dimension=5, num_classes=3
+        )
+        inputs, labels = data_of(config)
+        self.assertEqual(inputs.shape, (96, 5))
+        self.assertEqual(inputs.dtype, np.float32)
+        self.assertAllEqual(labels.sum(axis=1), np.ones(96))
+        self.assertEqual(set(np.unique(labels)), {0.0, 1.0})
+        self.assertGreater(labels.sum(axis=0).min(), 0)
+
+
 def numpy_logits(params, inputs):
     hidden = inputs.astype(np.float64)
     for layer, (kernel, bias) in enumerate(params):
@@ -388,7 +449,7 @@ class RebuildRunDataTest(tf.test.TestCase):
     def test_recorded_hparams_rebuild_the_runs_data(self):
         output_dir = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, output_dir)
-        config = sc.default_config()
+        config = experiment_config.default_config()
         config.update(
             train_size=120,
             validation_size=30,
@@ -406,8 +467,8 @@ class RebuildRunDataTest(tf.test.TestCase):
             random_seed=3,
             output_dir=output_dir,
         )
-        run = sc.run_experiment(config, num_threads=1)
-        results = results_io.load_results(sc.save_run(run, output_dir))
+        run = training.run_experiment(config, num_threads=1)
+        results = results_io.load_results(training.save_run(run, output_dir))
         reader = tf.train.load_checkpoint(results["checkpoint"])
         params = [
             (

@@ -11,7 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests of complexity_measures.py, alone and as recorded by real runs.
+"""Tests of fisher_rao_experiments/measures.py, alone and as recorded by runs.
 
 The expected values are computed independently: in numpy from a run's
 checkpoint and rebuilt data (SVD, explicit enumeration of paths, numpy's
@@ -31,9 +31,9 @@ import fisher_rao_reference as ref
 import numpy as np
 import tensorflow as tf
 
-import synthetic_classification as sc
+from fisher_rao_experiments import config as experiment_config
+from fisher_rao_experiments import data, model, results_io, training
 from fisher_rao_experiments import measures as cm
-from fisher_rao_experiments import results_io
 
 # float32 graph values against float64 numpy ones.
 RTOL = 1e-5
@@ -49,7 +49,7 @@ def evaluate(fetches):
 
 def data_of(config):
     with tf.Graph().as_default():
-        return evaluate(sc.make_data(config))
+        return evaluate(data.make_data(config))
 
 
 # Real runs, each trained once for the whole module: a digits run with label
@@ -118,10 +118,12 @@ def trained_run(name):
     output_dir = tempfile.mkdtemp()
     try:
         config = dict(
-            sc.default_config(), output_dir=output_dir, **RUN_CONFIGS[name]
+            experiment_config.default_config(),
+            output_dir=output_dir,
+            **RUN_CONFIGS[name],
         )
-        run = sc.run_experiment(config, num_threads=1)
-        path = sc.save_run(run, output_dir)
+        run = training.run_experiment(config, num_threads=1)
+        path = training.save_run(run, output_dir)
         results = results_io.load_results(path)
         reader = tf.train.load_checkpoint(results["checkpoint"])
         checkpoint = {
@@ -274,7 +276,7 @@ class RecordedMeasuresTest(tf.test.TestCase):
         for name, run in self.runs():
             size = sum(value.size for value in run.checkpoint.values())
             self.assertEqual(run.results["num_parameters"], size, name)
-            self.assertEqual(sc.num_parameters(run.hparams), size, name)
+            self.assertEqual(model.num_parameters(run.hparams), size, name)
 
     def test_l2_norm(self):
         for name, run in self.runs():

@@ -1,0 +1,343 @@
+# Copyright 2026 The fisher-rao Authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Tests of fisher_rao_experiments/training.py: short real training runs.
+
+The script's command line (flags, exit statuses, Ctrl-C as a signal) is
+tested in test_synthetic_classification.py.
+"""
+
+import math
+from unittest import mock
+
+import helpers
+import numpy as np
+import tensorflow as tf
+
+import direct_fisher_rao
+from fisher_rao_experiments import config as experiment_config
+from fisher_rao_experiments import data, model, results_io, training
+
+
+class TrainingTest(tf.test.TestCase):
+    """Short runs through run_experiment."""
+
+    def run_small(self, **overrides):
+        return training.run_experiment(
+            helpers.small_config(self.get_temp_dir(), **overrides)
+        ).results
+
+    def test_regularizer_is_zero_free_for_fr_and_zero_for_none(self):
+        for norm in ("fr", "fre"):
+            regularizers = self.run_small(regularization_norm=norm)[
+                "regularizer_loss"
+            ]
+            self.assertLen(regularizers, 120)
+            self.assertTrue(
+                all(
+                    math.isfinite(value) and value > 0
+                    for value in regularizers
+                ),
+                norm,
+            )
+        regularizers = self.run_small(regularization_norm="None")[
+            "regularizer_loss"
+        ]
+        self.assertEqual(regularizers, [0.0] * 120)
+
+    def test_same_seed_same_trajectories_other_seed_other_ones(self):
+        overrides = dict(fisher_rao_lambda=0.1, fisher_rao_method="central")
+        first = self.run_small(**overrides)
+        second = self.run_small(**overrides)
+        other_seed = self.run_small(random_seed=2, **overrides)
+        for key in results_io.TRAJECTORY_KEYS:
+            np.testing.assert_array_equal(first[key], second[key], key)
+        for key in ("train_loss", "test_loss", "regularizer_loss"):
+            self.assertNotEqual(first[key], other_seed[key], key)
+        del first["hparams"]["start_time"], second["hparams"]["start_time"]
+        self.assertEqual(first["hparams"], second["hparams"])
+
+    def test_sgd_and_adam_lower_the_training_loss(self):
+        for optimizer, learning_rate in (("sgd", 0.05), ("adam", 0.01)):
+            results = self.run_small(
+                optimizer=optimizer,
+                learning_rate=learning_rate,
+                train_steps=300,
+                eval_steps=300,
+                fisher_rao_lambda=0.01,
+                fisher_rao_method="exact",
+            )
+            first_loss, last_loss = results["train_loss"]
+            self.assertLess(last_loss, 0.9 * first_loss, optimizer)
+
+    def test_final_evaluation_is_numpy_on_the_rebuilt_splits(self):
+        # Digits with a validation split and noisy training labels: the
+        # recorded losses are those of the checkpointed weights on the rows
+        # of each split, training rows with their noisy labels.
+        config = helpers.small_config(
+            self.get_temp_dir(),
+            dataset="digits",
+            train_size=300,
+            validation_size=100,
+            test_size=200,
+            label_noise=0.5,
+            input_dimension=None,
+            num_classes=None,
+            num_hidden_layers=1,
+            train_steps=60,
+            eval_steps=30,
+            optimizer="adam",
+            learning_rate=0.01,
+        )
+        run = training.run_experiment(config)
+        results = run.results
+        with tf.Graph().as_default():
+            inputs, labels = data.make_data(results["hparams"])
+            with tf.compat.v1.Session() as session:
+                inputs, labels = session.run((inputs, labels))
+        hidden = inputs
+        for index in range(3):
+            hidden = (
+                hidden @ run.variables[f"model/dense_{index}/kernel"]
+                + run.variables[f"model/dense_{index}/bias"]
+            )
+            if index < 2:
+                hidden = np.maximum(hidden, 0)
+        for split, rows in (
+            ("train", slice(0, 200)),
+            ("validation", slice(200, 300)),
+            ("test", slice(300, 500)),
+        ):
+            with self.subTest(split=split):
+                shifted = hidden[rows] - hidden[rows].max(
+                    axis=1, keepdims=True
+                )
+                log_probs = shifted - np.log(
+                    np.exp(shifted).sum(axis=1, keepdims=True)
+                )
+                loss = -(labels[rows] * log_probs).sum(axis=1).mean()
+                accuracy = (
+                    hidden[rows].argmax(1) == labels[rows].argmax(1)
+                ).mean()
+                self.assertAllClose(
+                    results[f"{split}_loss"][-1], loss, rtol=1e-5
+                )
+                self.assertAllClose(
+                    results[f"{split}_accuracy"][-1], accuracy, rtol=1e-6
+                )
+        self.assertEqual(results["hparams"]["input_dimension"], 64)
+        self.assertEqual(results["steps"], [0, 30, 60])
+
+    def test_stop_train_loss_stops_at_the_first_evaluation_below_it(self):
+        full = self.run_small(
+            optimizer="adam",
+            learning_rate=0.05,
+            train_steps=300,
+            eval_steps=25,
+        )
+        threshold = full["train_loss"][5]  # Reached at step 125.
+        first_below = next(
+            index
+            for index, loss in enumerate(full["train_loss"])
+            if loss <= threshold
+        )
+        stopped = self.run_small(
+            optimizer="adam",
+            learning_rate=0.05,
+            train_steps=300,
+            eval_steps=25,
+            stop_train_loss=threshold,
+        )
+        stop_step = full["steps"][first_below]
+        self.assertEqual(stopped["steps"], full["steps"][: first_below + 1])
+        self.assertEqual(stopped["stopped_at_step"], stop_step)
+        self.assertLen(stopped["regularizer_loss"], stop_step)
+        self.assertTrue(results_io.is_complete(stopped))
+        self.assertIsNone(full["stopped_at_step"])
+        never = self.run_small(train_steps=50, stop_train_loss=0.0)
+        self.assertIsNone(never["stopped_at_step"])
+        self.assertEqual(never["steps"][-1], 50)
+
+    def test_weight_decay_adds_twice_its_factor_times_the_kernels(self):
+        # One SGD step: W1(c) = W1(0) - learning_rate * 2 c W0 for kernels;
+        # biases are not decayed.
+        config = helpers.small_config(
+            self.get_temp_dir(),
+            train_steps=1,
+            eval_steps=1,
+            regularization_norm="None",
+        )
+        graph = training._TrainingGraph(
+            experiment_config.resolve_config(config)
+        )
+        with tf.compat.v1.Session(graph=graph.graph) as session:
+            session.run(graph.initializer)
+            initial = training._values_by_name(session, graph.model_variables)
+        plain = training.run_experiment(config).variables
+        decayed = training.run_experiment(
+            dict(config, weight_decay=0.5)
+        ).variables
+        for name, value in initial.items():
+            expected = plain[name] - (
+                config["learning_rate"] * 2 * 0.5 * value
+                if "kernel" in name
+                else 0
+            )
+            self.assertAllClose(decayed[name], expected, atol=1e-6, msg=name)
+
+    def test_divergence_raises_with_the_step_and_the_results_so_far(self):
+        with self.assertRaises(training.TrainingDivergedError) as caught:
+            self.run_small(learning_rate=1e6)
+        error = caught.exception
+        self.assertIn(f"step {error.step}", str(error))
+        self.assertLen(error.results["regularizer_loss"], error.step + 1)
+        self.assertEqual(error.results["steps"], [0])
+
+    def test_divergence_in_the_last_step_is_reported(self):
+        # The loss of step 0 is finite; the update of that last step makes
+        # the weights overflow, which only the evaluation after it sees.
+        with self.assertRaises(training.TrainingDivergedError) as caught:
+            self.run_small(train_steps=1, eval_steps=1, learning_rate=1e20)
+        error = caught.exception
+        self.assertEqual(error.step, 1)
+        self.assertIn("step 1:", str(error))
+        self.assertEqual(error.results["steps"], [0, 1])
+        first_loss, last_loss = error.results["train_loss"]
+        self.assertTrue(math.isfinite(first_loss))
+        self.assertFalse(math.isfinite(last_loss))
+        self.assertLen(error.results["regularizer_loss"], 1)
+
+    def test_ctrl_c_raises_with_the_results_so_far(self):
+        run_chunk = training._Trainer._run_chunk
+
+        def interrupt_second_chunk(trainer, step, next_step):
+            if step > 0:
+                raise KeyboardInterrupt
+            run_chunk(trainer, step, next_step)
+
+        with mock.patch.object(
+            training._Trainer, "_run_chunk", interrupt_second_chunk
+        ):
+            with self.assertRaises(training.TrainingInterrupted) as caught:
+                self.run_small()
+        results = caught.exception.results
+        self.assertEqual(results["steps"], [0, 50])
+        self.assertLen(results["test_accuracy"], 2)
+        self.assertLen(results["regularizer_loss"], 50)
+
+    def test_batches_cover_the_training_set_once_per_epoch(self):
+        config = helpers.small_config("unused", batch_size=24, train_size=60)
+        with tf.Graph().as_default():
+            step = tf.compat.v1.placeholder(tf.int64, [])
+            rows = training.batch_indices(step, config)
+            with tf.compat.v1.Session() as session:
+                batches = [
+                    session.run(rows, {step: index}) for index in range(10)
+                ]
+        order = np.concatenate(batches)  # 240 rows: 4 epochs of 60.
+        epochs = order.reshape(4, 60)
+        for epoch in epochs:
+            self.assertCountEqual(epoch, range(60))
+        self.assertNotAllEqual(epochs[0], epochs[1])
+
+
+class LoopWiringTest(tf.test.TestCase):
+    """The in-graph loop does what one session call per step would do."""
+
+    def reference_run(self, config, num_steps):
+        """Regularizer values and final training loss, one step per call.
+
+        Built without the module's loop: the library's regularizer on the
+        same batches and initial weights, and the optimizer stepped by hand.
+        """
+        with tf.Graph().as_default():
+            tf.compat.v1.random.set_random_seed(config["random_seed"])
+            inputs, labels = data.make_data(
+                experiment_config.resolve_config(config)
+            )
+            train_size = config["train_size"]
+            step = tf.compat.v1.placeholder(tf.int64, [])
+            rows = training.batch_indices(step, config)
+            batch_inputs = tf.gather(inputs[:train_size], rows)
+            batch_labels = tf.gather(labels[:train_size], rows)
+            logits, regularizer = (
+                direct_fisher_rao.make_standard_fisher_regularizer(
+                    lambda: model.make_logits(batch_inputs, config),
+                    "model",
+                    lambda name: True,
+                    1e-4,
+                    config["differentiate_probability"],
+                    config["fisher_rao_method"],
+                )
+            )
+            loss = tf.reduce_mean(
+                tf.nn.softmax_cross_entropy_with_logits(
+                    labels=batch_labels, logits=logits
+                )
+            )
+            loss += config["fisher_rao_lambda"] * regularizer
+            optimizer = (
+                tf.compat.v1.train.AdamOptimizer(config["learning_rate"])
+                if config["optimizer"] == "adam"
+                else tf.compat.v1.train.GradientDescentOptimizer(
+                    config["learning_rate"]
+                )
+            )
+            update = optimizer.minimize(loss)
+            with tf.compat.v1.variable_scope("model", reuse=True):
+                train_logits = model.make_logits(inputs[:train_size], config)
+            train_loss = tf.reduce_mean(
+                tf.nn.softmax_cross_entropy_with_logits(
+                    labels=labels[:train_size], logits=train_logits
+                )
+            )
+            with tf.compat.v1.Session() as session:
+                session.run(tf.compat.v1.global_variables_initializer())
+                regularizers = []
+                for index in range(num_steps):
+                    regularizers.append(
+                        session.run(regularizer, {step: index})
+                    )
+                    session.run(update, {step: index})
+                return regularizers, session.run(train_loss)
+
+    def test_loop_matches_one_call_per_step(self):
+        # With lambda = 0 nothing but the explicit control dependencies keeps
+        # the update from overwriting the weights before the regularizer's
+        # extra pass reads them.
+        for optimizer, lambda_ in (("sgd", 0.0), ("adam", 0.5)):
+            config = helpers.small_config(
+                self.get_temp_dir(),
+                train_steps=4,
+                eval_steps=4,
+                optimizer=optimizer,
+                learning_rate=0.01,
+                fisher_rao_lambda=lambda_,
+                fisher_rao_method="forward",
+            )
+            results = training.run_experiment(config).results
+            regularizers, train_loss = self.reference_run(config, 4)
+            with self.subTest(optimizer=optimizer):
+                self.assertAllClose(
+                    results["regularizer_loss"],
+                    regularizers,
+                    rtol=1e-3,
+                    atol=0,
+                )
+                self.assertAllClose(
+                    results["train_loss"][-1], train_loss, rtol=1e-5, atol=0
+                )
+
+
+if __name__ == "__main__":
+    tf.test.main()
