@@ -11,30 +11,23 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Benchmarks of the Fisher-Rao regularizers and of the training script.
+"""Benchmarks of the Fisher-Rao regularizers and of the training.
 
-Five groups of rows, measured in one run on one machine (the groups are the
-modules of `fisher_rao_experiments.benchmark`; docs/benchmarks.md says what
-each row measures and its target): train_step, keras_step, value,
-gradient_error and script. Prints the machine and a Markdown table and, with
+Five groups of rows, measured in one run on one machine: train_step,
+keras_step, value, gradient_error and script (the modules of
+`fisher_rao_experiments.benchmark`; docs/benchmarks.md says what each row
+measures and its target). Prints the machine and a Markdown table and, with
 `--json`, writes the rows as strict JSON:
 
   python3 benchmarks/benchmark.py [--quick | --smoke] [--json=PATH]
+
+oneDNN is off (TF_ENABLE_ONEDNN_OPTS=0, the default that importing
+`fisher_rao_experiments` sets before TensorFlow starts), so that the
+training is measured as it runs and every row alike;
+TF_ENABLE_ONEDNN_OPTS=1 measures every row with it.
 """
 
 import os
-
-# Before TensorFlow is imported. oneDNN off as synthetic_classification.py
-# and the tests set it, so that the training script is measured as it runs
-# and every row alike; TF_ENABLE_ONEDNN_OPTS=1 turns it on for every row.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-# INTERIM, until the experiment's modules are in the package: the groups
-# still import synthetic_classification, which is not installed.
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags, logging
 

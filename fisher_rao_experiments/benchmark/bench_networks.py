@@ -16,7 +16,7 @@
 ReLU MLPs with He-normal kernels and nonzero N(0, 0.1) biases, on N(0, 1)
 inputs with uniformly random one-hot labels, built from float32-exact
 arrays so that a float32 and a float64 net hold the same parameters. The
-loss and the regularizer's options are the training script's own.
+loss and the regularizer's options are the experiment's own.
 """
 
 import math
@@ -25,12 +25,12 @@ import numpy as np
 import tensorflow as tf
 
 import direct_fisher_rao
-import synthetic_classification
+from fisher_rao_experiments import model, training
 
 NORMS = ("fr", "fre")
 METHODS = direct_fisher_rao.METHODS
-# The training script's finite-difference step and learning rate.
-PERTURBATION = synthetic_classification.PERTURBATION
+# The experiment's finite-difference step.
+PERTURBATION = model.PERTURBATION
 LEARNING_RATE = 1e-3
 # Factor of the regularizer in the timed training loss: nonzero, so that
 # its gradient is part of the step.
@@ -38,9 +38,9 @@ REGULARIZER_WEIGHT = 0.01
 SCOPE = "mlp"
 SEED = 0
 
-# The training script's own, so that both build the same loss.
-mean_cross_entropy = synthetic_classification.mean_cross_entropy
-regularize_every_variable = synthetic_classification.regularize_every_variable
+# The experiment's own, so that both build the same loss.
+mean_cross_entropy = training.mean_cross_entropy
+regularize_every_variable = model.regularize_every_variable
 
 
 def initial_parameters(size, seed=SEED):
@@ -178,7 +178,7 @@ def start_session(graph, initializer, num_threads):
     graph.finalize()
     session = tf.compat.v1.Session(
         graph=graph,
-        config=synthetic_classification.session_config(num_threads),
+        config=training.session_config(num_threads),
     )
     session.run(initializer)
     return session

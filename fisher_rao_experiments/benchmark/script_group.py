@@ -22,15 +22,17 @@ import statistics
 
 import tensorflow as tf
 
-import synthetic_classification
+from fisher_rao_experiments import config as experiment_config
+from fisher_rao_experiments import data, model, training
 from fisher_rao_experiments.benchmark import bench_harness, bench_networks
 
 
 def script_config(norm, steps):
-    """The script's default flags with `norm`, `steps` steps, no mid-run
-    evaluation (only at step 0 and after the last step)."""
-    config = synthetic_classification.resolve_config(
-        synthetic_classification.default_config()
+    """The default configuration (the training command's default flags)
+    with `norm`, `steps` steps, no mid-run evaluation (only at step 0 and
+    after the last step)."""
+    config = experiment_config.resolve_config(
+        experiment_config.default_config()
     )
     config.update(
         regularization_norm=norm, train_steps=steps, eval_steps=10 * steps
@@ -40,7 +42,7 @@ def script_config(norm, steps):
 
 def run_script(norm, steps, num_threads):
     """Runs the experiment's training; checks it ran `steps` steps."""
-    results = synthetic_classification.run_experiment(
+    results = training.run_experiment(
         script_config(norm, steps), num_threads=num_threads
     ).results
     if len(results["regularizer_loss"]) != steps:
@@ -57,7 +59,7 @@ def build_original_design(steps, num_threads):
     tf.data dataset; each step runs the iterator's `get_next` into Python,
     then feeds the batch back through placeholders to run the train op and
     fetch the regularizer (two session calls per step). Same data, network
-    and regularizer as the script's defaults with `fr`, and the original's
+    and regularizer as the default configuration with `fr`, and the original's
     total loss `loss + fisher_rao_lambda * regularizer` (so the regularizer's
     gradient is computed even at lambda 0, as it was).
     """
@@ -83,7 +85,7 @@ def build_original_design(steps, num_threads):
         logits, regularizer = bench_networks.library_regularizer(
             "fr",
             "forward",
-            lambda: synthetic_classification.make_logits(input_batch, config),
+            lambda: model.make_logits(input_batch, config),
             label_batch,
             reuse=False,
         )
@@ -114,9 +116,9 @@ def build_original_design(steps, num_threads):
 
 
 def _script_training_data(config):
-    """The script's training set (the same data), as float32 arrays."""
+    """The training rows of `config` (the same data), as float32 arrays."""
     with tf.Graph().as_default() as graph:
-        inputs, labels = synthetic_classification.make_data(config)
+        inputs, labels = data.make_data(config)
     graph.finalize()
     with tf.compat.v1.Session(graph=graph) as session:
         inputs, labels = session.run((inputs, labels))
@@ -124,7 +126,8 @@ def _script_training_data(config):
 
 
 def script_rows(settings):
-    """The group's rows: the script's time per step, original design vs now.
+    """The group's rows: the training's time per step, original design vs
+    now.
 
     A run_experiment call also builds its graph and evaluates twice; timing
     runs of `short` and `long` steps in the same round and taking the
