@@ -383,6 +383,15 @@ class FlagsTest(tf.test.TestCase):
         for key in experiment_config.CONFIG_KEYS:
             self.assertRegex(help_text, rf"--(\[no\])?{key}:")
 
+    def test_the_docs_flag_table_lists_every_flag(self):
+        path = os.path.join(os.path.dirname(SCRIPT), "docs", "training.md")
+        with open(path) as docs:
+            rows = [line for line in docs if line.startswith("| `--")]
+        self.assertEqual(
+            [row.split("`")[1] for row in rows],
+            [f"--{key}" for key in experiment_config.CONFIG_KEYS],
+        )
+
     def test_flags_are_the_configuration_with_its_defaults(self):
         # Generated from the configuration's schema: nothing to drift.
         self.assertEqual(
