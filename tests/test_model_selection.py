@@ -11,11 +11,11 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests of experiments/model_selection.py: the rule and its tie-breaks."""
+"""Tests of studies/model_selection.py: the rule and its tie-breaks."""
 
+import helpers
 import numpy as np
 import pytest
-import study_results
 
 from fisher_rao_experiments.studies import model_selection
 
@@ -76,7 +76,7 @@ def test_steps_missing_or_null_for_a_seed_are_not_candidates():
 
 
 def test_validation_curve_refuses_runs_without_validation():
-    results = study_results.make_results()  # validation_size 0: nulls.
+    results = helpers.make_results()  # validation_size 0: nulls.
     with pytest.raises(ValueError, match="no validation metrics"):
         model_selection.validation_curve(results)
     del results["validation_loss"]
@@ -85,7 +85,7 @@ def test_validation_curve_refuses_runs_without_validation():
 
 
 def test_validation_curve_holds_no_test_metric():
-    results = study_results.make_results(
+    results = helpers.make_results(
         validation_accuracy=0.7, validation_loss=0.9
     )
     fields = {
@@ -95,7 +95,7 @@ def test_validation_curve_holds_no_test_metric():
 
 
 def test_metrics_at_step():
-    results = study_results.make_results(test_accuracy=[0.1, 0.2, 0.3, 0.4])
+    results = helpers.make_results(test_accuracy=[0.1, 0.2, 0.3, 0.4])
     assert model_selection.metrics_at_step(
         results, 200, ("test_accuracy",)
     ) == {"test_accuracy": 0.3}

@@ -11,7 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests of experiments/study_statistics.py against direct computations."""
+"""Tests of studies/study_statistics.py against direct computations."""
 
 import itertools
 

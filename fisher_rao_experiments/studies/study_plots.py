@@ -24,7 +24,7 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 
-import plot_utils
+from fisher_rao_experiments.analysis import drawing
 
 LINE_ALPHA = 0.9
 BAND_ALPHA = 0.2
@@ -123,9 +123,9 @@ def draw_means_with_intervals(
 
 
 def use_log_scale_if_spanning(axes, values):
-    """Sets a log y-axis by plot_utils' "auto" rule: every value > 0 and
-    the largest at least `plot_utils.LOG_SCALE_RATIO` times the smallest."""
-    if plot_utils.wants_log_scale(values, "auto", key=None):
+    """Sets a log y-axis by the plots' "auto" rule: every value > 0 and
+    the largest at least `drawing.LOG_SCALE_RATIO` times the smallest."""
+    if drawing.wants_log_scale(values, "auto", key=None):
         axes.set_yscale("log")
 
 
