@@ -23,6 +23,7 @@ import datetime
 import glob
 import io
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -85,19 +86,37 @@ def refusal_of(*args):
     return 0, stderr.getvalue()
 
 
-class CommandLineTest(tf.test.TestCase):
-    """The script run as a user runs it, in a fresh Python."""
+class ScriptRunTest(tf.test.TestCase):
+    """One short run of the script as a user runs it, in a fresh Python,
+    into an output directory holding a dead writer's temporary."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.output_dir = tempfile.mkdtemp()
+        cls.addClassCleanup(shutil.rmtree, cls.output_dir)
+        cls.summary_dir = os.path.join(cls.output_dir, "summaries")
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        cls.stale = os.path.join(
+            cls.output_dir, f".tmp-{socket.gethostname()}-{dead.pid}-k1.json"
+        )
+        with open(cls.stale, "w"):
+            pass
+        cls.process = run_script(
+            *SMALL_FLAGS,
+            "--regularization_norm=fre",
+            f"--output_dir={cls.output_dir}",
+            f"--summary_dir={cls.summary_dir}",
+        )
 
     def test_run_writes_a_strict_json_results_file_of_the_documented_shape(
         self,
     ):
-        output_dir = self.get_temp_dir()
-        summary_dir = os.path.join(output_dir, "summaries")
-        process = run_script(
-            *SMALL_FLAGS,
-            "--regularization_norm=fre",
-            f"--output_dir={output_dir}",
-            f"--summary_dir={summary_dir}",
+        output_dir, summary_dir, process = (
+            self.output_dir,
+            self.summary_dir,
+            self.process,
         )
         self.assertEqual(process.returncode, 0, process.stderr)
         self.assertIn("step 120/120", process.stderr)
@@ -173,6 +192,15 @@ class CommandLineTest(tf.test.TestCase):
             [recorded["regularizer_loss"][step] for step in range(120)],
             results["regularizer_loss"],
         )
+
+    def test_a_stale_temporary_is_removed_by_the_next_run(self):
+        self.assertEqual(self.process.returncode, 0, self.process.stderr)
+        self.assertFalse(os.path.exists(self.stale))
+        self.assertLen(glob.glob(os.path.join(self.output_dir, "*.json")), 1)
+
+
+class CommandLineTest(tf.test.TestCase):
+    """The script's stops and refusals, as a user meets them."""
 
     def test_bad_flags_stop_with_one_line_and_status_1(self):
         for args, flag in [
@@ -293,22 +321,6 @@ class CommandLineTest(tf.test.TestCase):
                     f"cannot be created: a part of the path is a file.",
                 )
         self.assertFalse(glob.glob(os.path.join(results, "*.json")))
-
-    def test_a_stale_temporary_is_removed_by_the_next_run(self):
-        output_dir = self.get_temp_dir()
-        dead = subprocess.Popen([sys.executable, "-c", "pass"])
-        dead.wait()
-        stale = os.path.join(
-            output_dir, f".tmp-{socket.gethostname()}-{dead.pid}-k1.json"
-        )
-        with open(stale, "w"):
-            pass
-        process = run_script(
-            *SMALL_FLAGS, "--train_steps=2", f"--output_dir={output_dir}"
-        )
-        self.assertEqual(process.returncode, 0, process.stderr)
-        self.assertFalse(os.path.exists(stale))
-        self.assertLen(glob.glob(os.path.join(output_dir, "*.json")), 1)
 
 
 class FlagsTest(tf.test.TestCase):
