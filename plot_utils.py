@@ -21,22 +21,16 @@ As a command line:
       --measures=test_accuracy,fisher_rao_norm
   python3 plot_utils.py --plot=lambda --output=lambda_sweep.png
 
-`--plot=trajectories` (the default) draws loss, accuracy and regularizer
-against the recorded training steps, one colour per group of runs sharing the
-`--group_by` hyper-parameters, each curve the mean over the group's runs with
-a band of two standard deviations; the regularizer, recorded at every step,
-is smoothed as TensorBoard does (`--smoothing`) over its faint raw trace.
-`--plot=measures` draws any recorded quantities against training steps the
-same way, one panel each. `--plot=final` draws each quantity's final value
-against a swept hyper-parameter, one line per group of the other
-`--group_by` hyper-parameters; `--plot=lambda` is that plot against
-fisher_rao_lambda with lines per regularization norm and method. Every mode
-prints a table of final values per group. See docs/plotting.md.
+Plots: trajectories (the default: loss, accuracy and the smoothed
+regularizer against training steps), measures (any recorded quantities
+against steps), final (final values against --x_hparam) and lambda (final
+values against fisher_rao_lambda); each prints a table of final values per
+group. See docs/plotting.md.
 
-The work is done by fisher_rao_experiments.analysis; this file is the
-command line. As a library, `load_data_for_pattern`, `compute_statistics`
-and `draw_plot` keep the meanings they had in the original project, and the
-helpers listed in `__all__` stay importable from here.
+This file is the command line; fisher_rao_experiments.analysis does the
+work. As a library, `load_data_for_pattern`, `compute_statistics` and
+`draw_plot` keep their 2018 meanings, and the helpers in `__all__` stay
+importable from here.
 """
 
 import re
