@@ -25,14 +25,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import helpers  # noqa: E402
-import matplotlib.image  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import scipy.stats  # noqa: E402
+import helpers
+import matplotlib.image
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import scipy.stats
 
-from fisher_rao_experiments.studies import complexity  # noqa: E402
+from fisher_rao_experiments.studies import complexity
 
 # The hand-made runs are those of the smoke grid; the test's values are
 # written for its two axes.

@@ -20,11 +20,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from fisher_rao_experiments.analysis import drawing  # noqa: E402
+from fisher_rao_experiments.analysis import drawing
 
 
 @pytest.fixture(autouse=True)

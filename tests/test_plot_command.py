@@ -24,10 +24,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
 
-from fisher_rao_experiments.analysis import plot_command  # noqa: E402
+from fisher_rao_experiments.analysis import plot_command
 
 PlotRequest = plot_command.PlotRequest
 

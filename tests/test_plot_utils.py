@@ -25,15 +25,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import helpers  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from absl import flags  # noqa: E402
+import helpers
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from absl import flags
 
-import plot_utils  # noqa: E402
-from fisher_rao_experiments import results_io  # noqa: E402
-from fisher_rao_experiments.analysis import (  # noqa: E402
+import plot_utils
+from fisher_rao_experiments import results_io
+from fisher_rao_experiments.analysis import (
     drawing,
     grouping,
     loading,

@@ -24,13 +24,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import helpers  # noqa: E402
-import matplotlib.image  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import scipy.stats  # noqa: E402
+import helpers
+import matplotlib.image
+import numpy as np
+import pytest
+import scipy.stats
 
-from fisher_rao_experiments.studies import regularizer as study  # noqa: E402
+from fisher_rao_experiments.studies import regularizer as study
 
 STEPS = (0, 100, 200, 300)
 SEEDS = tuple(range(1, 11))
