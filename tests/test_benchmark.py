@@ -11,11 +11,12 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests of benchmarks/benchmark.py, the command: a --quick run, run as a
+"""Tests of benchmarks/benchmark.py, the command: a --smoke run, run as a
 user runs it (from another directory than the repository's root).
 
-No timing is asserted: the quick run only has to complete and write every
-row as strict JSON. The run is also the test of the groups' modules
+No timing is asserted: the smoke run (every row at tiny sizes, one round,
+long enough script runs that their difference is measurable on a busy
+machine) only has to complete and write every row as strict JSON. The run is also the test of the groups' modules
 (`*_group.py`, whose rows need a real measurement); the modules' helpers
 have their own tests (test_bench_*.py, test_gradient_*.py).
 """
@@ -88,14 +89,14 @@ def _run_benchmark(directory, *arguments):
 
 
 class SmokeRunTest(tf.test.TestCase):
-    def test_quick_run_writes_every_row_as_strict_json(self):
+    def test_smoke_run_writes_every_row_as_strict_json(self):
         directory = self.create_tempdir().full_path
-        completed = _run_benchmark(directory, "--quick", "--json=rows.json")
+        completed = _run_benchmark(directory, "--smoke", "--json=rows.json")
         path = os.path.join(directory, "rows.json")
         self.assertEqual(completed.returncode, 0, completed.stderr[-3000:])
         with open(path) as rows_file:
             data = json.load(rows_file, parse_constant=_reject_constant)
-        self.assertEqual(data["mode"], "quick")
+        self.assertEqual(data["mode"], "smoke")
         for key in ("nproc", "cpu_model", "tensorflow", "date", "command"):
             self.assertIn(key, data["machine"])
         rows = data["rows"]
@@ -119,11 +120,8 @@ class SmokeRunTest(tf.test.TestCase):
                 operator, bound = row["target"].split(" ")
                 self.assertIn(operator, ("<=", ">="))
                 self.assertGreater(float(bound), 0.0)
-            # Judged where there is a target; no timing is asserted.
-            if row["target"] is None:
-                self.assertIsNone(row["met"], row["name"])
-            else:
-                self.assertIsInstance(row["met"], bool, row["name"])
+            # A smoke run's numbers mean nothing: no target is judged.
+            self.assertIsNone(row["met"], row["name"])
         # The Markdown table: two header lines and one line per row.
         table = [
             line
