@@ -15,10 +15,11 @@
 user runs it (from another directory than the repository's root).
 
 No timing is asserted: the smoke run (every row at tiny sizes, one round,
-long enough script runs that their difference is measurable on a busy
-machine) only has to complete and write every row as strict JSON. The run is also the test of the groups' modules
-(`*_group.py`, whose rows need a real measurement); the modules' helpers
-have their own tests (test_bench_*.py, test_gradient_*.py).
+script runs long enough to differ measurably on a busy machine) only has to
+complete and write every row as strict JSON. The run is also the test of
+the groups' modules (`*_group.py`, whose rows need a real measurement); the
+modules' helpers have their own tests (test_bench_*.py,
+test_gradient_*.py).
 """
 
 import json
