@@ -19,8 +19,9 @@ here; the flags are generated from `OPTIONS` (see `training_flags`), so the
 command line and a configuration built in Python have the same defaults and
 refuse the same values.
 
-`train_size`, `test_size`, `input_dimension` and `num_classes` may be None:
-`resolve_config` fills in the data set's own (see `data.SOURCES`).
+The keys of `DATASET_DEFAULT_KEYS` may be None: `resolve_config` fills in
+the data set's own (its sizes, and its training settings: optimizer,
+learning rate, steps, batch size, MLP widths; see `data.SOURCES`).
 
 Nothing here imports TensorFlow: the sweep's client and the studies check
 configurations without it.
@@ -37,7 +38,8 @@ from fisher_rao_experiments import data, results_io
 
 NO_REGULARIZATION = "None"
 NORMS = (NO_REGULARIZATION, "fr", "fre")
-OPTIMIZERS = ("sgd", "adam")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+ARCHITECTURES = ("mlp", "cnn")
 # direct_fisher_rao.METHODS (a test checks they agree), written out so that
 # checking a configuration needs no TensorFlow.
 METHODS = ("forward", "central", "exact")
@@ -45,6 +47,38 @@ DATASETS = data.DATASETS
 # Keys of a configuration that change nothing in a run without the
 # regularizer (norm "None").
 KEYS_UNUSED_WITHOUT_REGULARIZER = ("fisher_rao_lambda", "fisher_rao_method")
+# Keys that only the convolutional network reads.
+CNN_KEYS = (
+    "conv_layers",
+    "conv_channels",
+    "kernel_size",
+    "conv_stride",
+    "head_layers",
+)
+# Keys added after results files were first written, with the value every
+# run of the earlier versions had: recorded hparams lacking one had that
+# value, and a configuration at that value keeps the fingerprint it had
+# before the key existed (see `runs`), so earlier runs are still found.
+EARLIER_VALUES = types.MappingProxyType(
+    {"architecture": "mlp", "use_bias": True}
+)
+SIZE_DEFAULT_KEYS = (
+    "train_size",
+    "test_size",
+    "input_dimension",
+    "num_classes",
+)
+TRAINING_DEFAULT_KEYS = (
+    "optimizer",
+    "learning_rate",
+    "train_steps",
+    "eval_steps",
+    "batch_size",
+    "num_hidden_layers",
+    "layer_width",
+)
+# Keys whose default (None) is the data set's value.
+DATASET_DEFAULT_KEYS = SIZE_DEFAULT_KEYS + TRAINING_DEFAULT_KEYS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,13 +99,22 @@ class Option:
     choices: tuple | None = None
 
 
+def _dataset_default(source, key):
+    if key in SIZE_DEFAULT_KEYS:
+        return source.DEFAULT_SIZES[key]
+    return source.TRAINING_DEFAULTS[key]
+
+
 def _sizes_help(key):
     """'10 for synthetic; digits: 64, set by the data': each data set's
     default of `key`, and the data sets whose data fix it."""
-    defaults = ", ".join(
-        f"{source.DEFAULT_SIZES[key]} for {name}"
-        for name, source in data.SOURCES.items()
-        if key not in source.FIXED_SIZES
+    defaults = _defaults_help(
+        key,
+        [
+            name
+            for name, source in data.SOURCES.items()
+            if key not in source.FIXED_SIZES
+        ],
     )
     fixed = [
         f"{name}: {source.DEFAULT_SIZES[key]}, set by the data"
@@ -81,10 +124,45 @@ def _sizes_help(key):
     return "; ".join([defaults, *fixed])
 
 
+def _defaults_help(key, names=None):
+    """'0.001 for synthetic and digits, 0.01 for mnist1d': the data sets'
+    defaults of `key` (of the data sets `names`, default all)."""
+    names = list(data.SOURCES) if names is None else names
+    by_value = {}
+    for name in names:
+        value = _dataset_default(data.SOURCES[name], key)
+        by_value.setdefault(value, []).append(name)
+    return ", ".join(
+        f"{value} for {' and '.join(group)}"
+        for value, group in by_value.items()
+    )
+
+
+def _architectures_help():
+    """'cnn for mnist1d only' for the architectures some data sets refuse."""
+    return "; ".join(
+        f"{architecture} for "
+        + " and ".join(
+            name
+            for name, source in data.SOURCES.items()
+            if architecture in source.ARCHITECTURES
+        )
+        + " only"
+        for architecture in ARCHITECTURES
+        if not all(
+            architecture in source.ARCHITECTURES
+            for source in data.SOURCES.values()
+        )
+    )
+
+
 def _examples_help():
     """'digits has 1797 examples in all' for the data sets of fixed size."""
     return "; ".join(
-        f"{name} has {source.NUM_EXAMPLES} examples in all"
+        f"{name} has {source.MAX_SIZES['train_size']} training and "
+        f"{source.MAX_SIZES['test_size']} test examples"
+        if {"train_size", "test_size"} <= set(source.MAX_SIZES)
+        else f"{name} has {source.NUM_EXAMPLES} examples in all"
         for name, source in data.SOURCES.items()
         if source.NUM_EXAMPLES is not None
     )
@@ -102,6 +180,16 @@ OPTIONS = types.MappingProxyType(
             )
             + ".",
             choices=DATASETS,
+        ),
+        "architecture": Option(
+            str,
+            "mlp",
+            "mlp: ReLU multi-layer perceptron (--num_hidden_layers, "
+            "--layer_width); cnn: 1-D convolutional ReLU network for "
+            "sequence inputs (--conv_layers, --conv_channels, "
+            f"--kernel_size, --conv_stride, --head_layers); "
+            f"{_architectures_help()}.",
+            choices=ARCHITECTURES,
         ),
         "regularization_norm": Option(
             str,
@@ -135,26 +223,55 @@ OPTIONS = types.MappingProxyType(
             "Factor of the sum of squared kernels (not biases) in the "
             "training loss (>= 0).",
         ),
-        "optimizer": Option(str, "sgd", "Optimizer.", choices=OPTIMIZERS),
-        "learning_rate": Option(float, 1e-3, "Learning rate (> 0)."),
-        "train_steps": Option(int, 100001, "Number of training steps."),
+        "optimizer": Option(
+            str,
+            None,
+            "sgd: plain gradient descent; momentum: SGD with --momentum; "
+            f"adam (default: {_defaults_help('optimizer')}).",
+            choices=OPTIMIZERS,
+        ),
+        "learning_rate": Option(
+            float,
+            None,
+            "Learning rate (> 0; default: "
+            f"{_defaults_help('learning_rate')}).",
+        ),
+        "momentum": Option(
+            float,
+            0.9,
+            "--optimizer=momentum only: the momentum (in [0, 1)).",
+        ),
+        "train_steps": Option(
+            int,
+            None,
+            "Number of training steps (default: "
+            f"{_defaults_help('train_steps')}).",
+        ),
         "eval_steps": Option(
             int,
-            2000,
+            None,
             "Steps between evaluations on the full train, validation and "
-            "test sets.",
+            f"test sets (default: {_defaults_help('eval_steps')}).",
         ),
         "stop_train_loss": Option(
             float,
             None,
-            "If given, stop at the first evaluation whose training "
-            "cross-entropy is <= this (>= 0); default: train all "
-            "--train_steps.",
+            "If given, stop at the first checked step (every "
+            "--stop_check_steps, and every evaluation) whose "
+            "cross-entropy on the full training set is <= this (>= 0), "
+            "and evaluate there; default: train all --train_steps.",
+        ),
+        "stop_check_steps": Option(
+            int,
+            10,
+            "--stop_train_loss only: steps between the checks of the "
+            "training loss.",
         ),
         "batch_size": Option(
             int,
-            64,
-            "Training batch size (<= train_size - validation_size).",
+            None,
+            "Training batch size (<= train_size - validation_size; "
+            f"default: {_defaults_help('batch_size')}).",
         ),
         "train_size": Option(
             int,
@@ -182,9 +299,45 @@ OPTIONS = types.MappingProxyType(
             "validation and test labels stay clean.",
         ),
         "num_hidden_layers": Option(
-            int, 3, "Hidden layers after the input layer."
+            int,
+            None,
+            "mlp: hidden layers after the input layer (default: "
+            f"{_defaults_help('num_hidden_layers')}).",
         ),
-        "layer_width": Option(int, 10, "Units of every ReLU layer."),
+        "layer_width": Option(
+            int,
+            None,
+            "Units of every dense ReLU layer: the mlp's, and the cnn's "
+            f"head's (default: {_defaults_help('layer_width')}).",
+        ),
+        "use_bias": Option(
+            bool,
+            True,
+            "Whether every layer has a bias (false: a bias-free ReLU "
+            "network, positively homogeneous in its weights).",
+        ),
+        "conv_layers": Option(
+            int, 3, "cnn: convolutional ReLU layers (>= 1)."
+        ),
+        "conv_channels": Option(
+            int, 32, "cnn: output channels of every convolutional layer."
+        ),
+        "kernel_size": Option(
+            int, 5, "cnn: kernel size of every convolutional layer."
+        ),
+        "conv_stride": Option(
+            int,
+            2,
+            "cnn: stride of every convolutional layer ('SAME' zero "
+            "padding: a layer of stride s has ceil(n / s) outputs for n "
+            "inputs).",
+        ),
+        "head_layers": Option(
+            int,
+            0,
+            "cnn: dense ReLU layers of --layer_width units between the "
+            "flattened convolutional features and the output layer.",
+        ),
         "random_seed": Option(
             int,
             1,
@@ -261,18 +414,34 @@ RULES = types.MappingProxyType(
         ),
         "weight_decay": (_finite_at_least(0), "a finite number >= 0"),
         "learning_rate": (
-            lambda value: (
-                _is_real(value) and math.isfinite(value) and value > 0
+            _or_none(
+                lambda value: (
+                    _is_real(value) and math.isfinite(value) and value > 0
+                )
             ),
-            "a finite number > 0",
+            "a finite number > 0, or unset for the data set's default",
         ),
-        "train_steps": (_integer_at_least(1), "an integer >= 1"),
-        "eval_steps": (_integer_at_least(1), "an integer >= 1"),
+        "momentum": (
+            lambda value: _is_real(value) and 0 <= value < 1,
+            "a number in [0, 1)",
+        ),
+        "train_steps": (
+            _or_none(_integer_at_least(1)),
+            "an integer >= 1, or unset for the data set's default",
+        ),
+        "eval_steps": (
+            _or_none(_integer_at_least(1)),
+            "an integer >= 1, or unset for the data set's default",
+        ),
         "stop_train_loss": (
             _or_none(_finite_at_least(0)),
             "a finite number >= 0, or unset",
         ),
-        "batch_size": (_integer_at_least(1), "an integer >= 1"),
+        "stop_check_steps": (_integer_at_least(1), "an integer >= 1"),
+        "batch_size": (
+            _or_none(_integer_at_least(1)),
+            "an integer >= 1, or unset for the data set's default",
+        ),
         "train_size": (
             _or_none(_integer_at_least(1)),
             "an integer >= 1, or unset for the data set's default",
@@ -286,8 +455,23 @@ RULES = types.MappingProxyType(
             lambda value: _is_real(value) and 0 <= value <= 1,
             "a number in [0, 1]",
         ),
-        "num_hidden_layers": (_integer_at_least(0), "an integer >= 0"),
-        "layer_width": (_integer_at_least(1), "an integer >= 1"),
+        "num_hidden_layers": (
+            _or_none(_integer_at_least(0)),
+            "an integer >= 0, or unset for the data set's default",
+        ),
+        "layer_width": (
+            _or_none(_integer_at_least(1)),
+            "an integer >= 1, or unset for the data set's default",
+        ),
+        "use_bias": (
+            lambda value: isinstance(value, (bool, np.bool_)),
+            "true or false",
+        ),
+        "conv_layers": (_integer_at_least(1), "an integer >= 1"),
+        "conv_channels": (_integer_at_least(1), "an integer >= 1"),
+        "kernel_size": (_integer_at_least(1), "an integer >= 1"),
+        "conv_stride": (_integer_at_least(1), "an integer >= 1"),
+        "head_layers": (_integer_at_least(0), "an integer >= 0"),
         "random_seed": (
             lambda value: _is_integer(value) and 0 <= value < 2**31,
             "an integer in [0, 2**31)",
@@ -314,6 +498,7 @@ RULES = types.MappingProxyType(
 # resolved configuration, by check_sizes).
 SIZE_KEYS = (
     "dataset",
+    "architecture",
     "batch_size",
     "train_size",
     "validation_size",
@@ -329,18 +514,20 @@ def default_config():
 
 
 def resolve_config(config):
-    """Returns a copy of `config` with the data set's default sizes filled in.
+    """Returns a copy of `config` with the data set's defaults filled in.
 
-    `train_size`, `test_size`, `input_dimension` and `num_classes` left None
-    take the values of the data set's `DEFAULT_SIZES` (see `data.SOURCES`);
+    The keys of `DATASET_DEFAULT_KEYS` left None take the values of the data
+    set's `DEFAULT_SIZES` and `TRAINING_DEFAULTS` (see `data.SOURCES`);
     keys missing from `config` stay missing, and so does everything of an
     unknown data set.
     """
     resolved = dict(config)
     source = data.SOURCES.get(config.get("dataset"))
-    for key, value in getattr(source, "DEFAULT_SIZES", {}).items():
+    if source is None:
+        return resolved
+    for key in DATASET_DEFAULT_KEYS:
         if key in resolved and resolved[key] is None:
-            resolved[key] = value
+            resolved[key] = _dataset_default(source, key)
     return resolved
 
 
@@ -363,6 +550,8 @@ def validate_config(config):
             f"missing {missing}, unknown {unknown}."
         )
     for key, choices in CHOICES.items():
+        if config[key] is None and OPTIONS[key].default is None:
+            continue  # The data set's default.
         if config[key] not in choices:
             raise ValueError(
                 f"{key}={config[key]!r} is not allowed: must be "
@@ -401,11 +590,24 @@ def check_sizes(config, prefix=""):
         {key: f"{prefix}{key}={config[key]}" for key in SIZE_KEYS},
     )
     source = data.SOURCES[dataset]
+    if config["architecture"] not in source.ARCHITECTURES:
+        raise ValueError(
+            f"{sizes['architecture']} is not allowed with {sizes['dataset']}: "
+            f"its inputs are not sequences (it allows {prefix}architecture="
+            f"{' or '.join(source.ARCHITECTURES)})."
+        )
     for key in source.FIXED_SIZES:
         if config[key] != source.DEFAULT_SIZES[key]:
             raise ValueError(
                 f"{sizes[key]} is not allowed with {sizes['dataset']}: the "
                 f"data set's is {source.DEFAULT_SIZES[key]} (leave it unset)."
+            )
+    for key, limit in source.MAX_SIZES.items():
+        if config[key] > limit:
+            examples = {"train_size": "training", "test_size": "test"}
+            raise ValueError(
+                f"{sizes[key]} is more than the {limit} "
+                f"{examples.get(key, '')} examples of {dataset}."
             )
     total = config["train_size"] + config["test_size"]
     if source.NUM_EXAMPLES is not None and total > source.NUM_EXAMPLES:
@@ -429,16 +631,39 @@ def check_sizes(config, prefix=""):
         )
 
 
+def unused_keys(config):
+    """The keys of a configuration (or part of one) that change nothing.
+
+    Decided by the keys `config` has: without a regularizer (norm None) its
+    lambda and method; `momentum` unless the optimizer is `momentum`;
+    `stop_check_steps` without `stop_train_loss`; for `mlp` the
+    convolutional keys (`CNN_KEYS`); for `cnn` `num_hidden_layers`, and
+    `layer_width` without head layers.
+    """
+    unused = set()
+    if config.get("regularization_norm") == NO_REGULARIZATION:
+        unused.update(KEYS_UNUSED_WITHOUT_REGULARIZER)
+    if config.get("optimizer", "momentum") != "momentum":
+        unused.add("momentum")
+    if "stop_train_loss" in config and config["stop_train_loss"] is None:
+        unused.add("stop_check_steps")
+    if config.get("architecture") == "mlp":
+        unused.update(CNN_KEYS)
+    elif config.get("architecture") == "cnn":
+        unused.add("num_hidden_layers")
+        if config.get("head_layers") == 0:
+            unused.add("layer_width")
+    return unused
+
+
 def compared_keys(config):
     """The keys of a configuration (or part of one) that decide a run.
 
-    Every key but the output locations (`results_io.OUTPUT_KEYS`) and,
-    without a regularizer, the regularizer's lambda and method; in the
-    order of `config`.
+    Every key but the output locations (`results_io.OUTPUT_KEYS`) and the
+    keys that change nothing in it (`unused_keys`); in the order of
+    `config`.
     """
-    ignored = set(results_io.OUTPUT_KEYS)
-    if config.get("regularization_norm") == NO_REGULARIZATION:
-        ignored.update(KEYS_UNUSED_WITHOUT_REGULARIZER)
+    ignored = set(results_io.OUTPUT_KEYS) | unused_keys(config)
     return [key for key in config if key not in ignored]
 
 

@@ -21,7 +21,8 @@ is written as null) holding one training run:
    "validation_accuracy": [...], "test_loss": [...], "test_accuracy": [...],
    "fisher_rao_norm": [...], ..., "margin": [...],   (one per evaluation)
    "regularizer_loss": [...],                         (one per step)
-   "stopped_at_step": null, "checkpoint": "...", "num_parameters": 0}
+   "stopped_at_step": null, "stopped_at_loss": null, "checkpoint": "...",
+   "num_parameters": 0, "dataset_parameters": null}
 
 Files are written atomically and never replace an existing file, so a reader
 never sees half a file and no run overwrites another; a run's checkpoint
@@ -57,6 +58,7 @@ LOSS_KEYS = (
 # The complexity measures of measures.MEASURES.
 MEASURE_KEYS = (
     "fisher_rao_norm",
+    "fisher_rao_norm_depth_normalized",
     "empirical_fisher_rao_norm",
     "l2_norm",
     "spectral_product",
@@ -69,7 +71,20 @@ TRAJECTORY_KEYS = ("steps",) + EVALUATED_KEYS + ("regularizer_loss",)
 RESULTS_KEYS = (
     ("hparams",)
     + TRAJECTORY_KEYS
-    + ("stopped_at_step", "checkpoint", "num_parameters")
+    + (
+        "stopped_at_step",
+        "stopped_at_loss",
+        "checkpoint",
+        "num_parameters",
+        "dataset_parameters",
+    )
+)
+# Results keys the files of earlier versions lack (issue 19 added them):
+# `load_results` reads such files without them.
+ADDED_RESULTS_KEYS = (
+    "fisher_rao_norm_depth_normalized",
+    "stopped_at_loss",
+    "dataset_parameters",
 )
 # Keys of a configuration that say where a run writes, not what it computes.
 OUTPUT_KEYS = ("output_dir", "summary_dir")
@@ -410,8 +425,9 @@ def load_results(path):
       The parsed results dictionary.
 
     Raises:
-      ValueError: If the file is not strict JSON, or lacks a results key, or
-        its trajectories are not lists.
+      ValueError: If the file is not strict JSON, or lacks a results key
+        (but those of `ADDED_RESULTS_KEYS`, which earlier versions did not
+        write), or its trajectories are not lists.
       OSError: If the file cannot be read.
     """
     with open(path) as results_file:
@@ -421,13 +437,19 @@ def load_results(path):
             raise ValueError(f"{path} is not valid JSON: {error}") from error
     if not isinstance(results, dict):
         raise ValueError(f"{path} does not hold a JSON object.")
-    missing = [key for key in RESULTS_KEYS if key not in results]
+    missing = [
+        key
+        for key in RESULTS_KEYS
+        if key not in results and key not in ADDED_RESULTS_KEYS
+    ]
     if missing:
         raise ValueError(f"{path} lacks the results keys {missing}.")
     if not isinstance(results["hparams"], dict):
         raise ValueError(f"{path}: 'hparams' is not an object.")
     not_lists = [
-        key for key in TRAJECTORY_KEYS if not isinstance(results[key], list)
+        key
+        for key in TRAJECTORY_KEYS
+        if key in results and not isinstance(results[key], list)
     ]
     if not_lists:
         raise ValueError(f"{path}: {not_lists} are not lists.")

@@ -52,10 +52,14 @@ def hparams_match(config, hparams):
     Returns:
       True if every key of `config.compared_keys(config)` is in `hparams`
       with the same value (numbers compared with a relative tolerance of
-      1e-9; a bool never equals a number).
+      1e-9; a bool never equals a number). A key of
+      `config.EARLIER_VALUES` missing from `hparams` (a file of an earlier
+      version) has its earlier value.
     """
+    earlier = experiment_config.EARLIER_VALUES
     return all(
-        key in hparams and _same_value(config[key], hparams[key])
+        (key in hparams or key in earlier)
+        and _same_value(config[key], hparams.get(key, earlier.get(key)))
         for key in experiment_config.compared_keys(config)
     )
 
@@ -74,7 +78,9 @@ def config_fingerprint(config):
     """8 hex digits identifying what a resolved configuration computes.
 
     Equal for configurations with equal `config.hyperparameter_keys` values
-    (numbers compared as floats), whatever their output directories.
+    (numbers compared as floats), whatever their output directories. Keys
+    at their `config.EARLIER_VALUES` are left out, so a configuration of an
+    earlier version keeps its fingerprint.
     """
 
     def canonical(value):
@@ -82,7 +88,12 @@ def config_fingerprint(config):
             return repr(float(value))
         return value
 
-    keys = experiment_config.hyperparameter_keys(config)
+    earlier = experiment_config.EARLIER_VALUES
+    keys = [
+        key
+        for key in experiment_config.hyperparameter_keys(config)
+        if not (key in earlier and _same_value(config[key], earlier[key]))
+    ]
     text = json.dumps(
         {key: canonical(config[key]) for key in keys}, sort_keys=True
     )
@@ -94,13 +105,16 @@ def results_file_stem(hparams):
 
     The start time, the main hyper-parameters and the configuration's
     fingerprint (which tells every other apart), e.g.
-    `20260102-030405_synthetic_fr_lambda0_forward_noise0_seed1_1f55350a`.
+    `20260102-030405_synthetic_fr_lambda0_forward_noise0_seed1_1f55350a`;
+    a `cnn` has `_cnn` after the data set.
     """
     start = datetime.datetime.fromisoformat(hparams["start_time"])
+    architecture = hparams.get("architecture", "mlp")
     return "_".join(
         [
             start.strftime("%Y%m%d-%H%M%S"),
             hparams["dataset"],
+            *([architecture] if architecture != "mlp" else []),
             hparams["regularization_norm"],
             f"lambda{hparams['fisher_rao_lambda']:g}",
             hparams["fisher_rao_method"],

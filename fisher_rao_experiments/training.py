@@ -153,6 +153,10 @@ def _accuracy(labels, logits):
 def _make_optimizer(config):
     if config["optimizer"] == "adam":
         return tf.compat.v1.train.AdamOptimizer(config["learning_rate"])
+    if config["optimizer"] == "momentum":
+        return tf.compat.v1.train.MomentumOptimizer(
+            config["learning_rate"], config["momentum"]
+        )
     return tf.compat.v1.train.GradientDescentOptimizer(config["learning_rate"])
 
 
@@ -168,7 +172,11 @@ class _TrainingGraph:
       start_step, end_step: int64 placeholders bounding a chunk of steps.
       chunk: Dict: `regularizers` (one per step run), `end_step` (the step
         after the last one run) and `last_loss` (the last step's training
-        loss; the chunk stops early after a non-finite one).
+        loss; the chunk stops early after a non-finite one); with
+        `stop_train_loss`, also `checked_loss`: the full training set's
+        cross-entropy at the last checked step of the chunk (every
+        `stop_check_steps`), infinite if none was checked; the chunk stops
+        after the first check at or below the stop loss.
     """
 
     def __init__(self, config):
@@ -221,12 +229,35 @@ class _TrainingGraph:
         lambda_ = config["fisher_rao_lambda"]
         weight_decay = config["weight_decay"]
 
-        def keep_going(step, last_loss, unused_regularizers):
-            return tf.logical_and(
+        stop_loss = config["stop_train_loss"]
+        check_steps = config["stop_check_steps"]
+
+        def keep_going(step, last_loss, unused_regularizers, *checked_loss):
+            going = tf.logical_and(
                 step < self.end_step, tf.math.is_finite(last_loss)
             )
+            if checked_loss:
+                going = tf.logical_and(going, checked_loss[0] > stop_loss)
+            return going
 
-        def train_one_step(step, unused_last_loss, regularizers):
+        def check_loss(next_step):
+            """The full training set's loss after `next_step` steps, if it
+            is a multiple of `check_steps` (else infinity)."""
+
+            def full_training_loss():
+                with tf.compat.v1.variable_scope(
+                    model.MODEL_SCOPE, reuse=True
+                ):
+                    logits = model.make_logits(self._train_inputs, config)
+                return mean_cross_entropy(self._train_labels, logits)
+
+            return tf.cond(
+                tf.equal(next_step % check_steps, 0),
+                full_training_loss,
+                lambda: tf.constant(math.inf),
+            )
+
+        def train_one_step(step, unused_last_loss, regularizers, *unused):
             rows = batch_indices(step, config)
             batch_labels = tf.gather(self._train_labels, rows)
             logits, regularizer = model.batch_logits_and_regularizer(
@@ -245,25 +276,33 @@ class _TrainingGraph:
                 )
             with tf.control_dependencies([update]):
                 index = tf.cast(step - self.start_step, tf.int32)
-                return (
+                values = (
                     step + 1,
                     tf.identity(loss),
                     regularizers.write(index, regularizer),
                 )
+                if stop_loss is None:  # No check: nothing more per step.
+                    return values
+                # Made after the update: the check reads the new weights.
+                return values + (check_loss(step + 1),)
 
         num_steps = tf.cast(self.end_step - self.start_step, tf.int32)
         regularizers = tf.TensorArray(tf.float32, size=num_steps)
-        end_step, last_loss, regularizers = tf.compat.v1.while_loop(
-            keep_going,
-            train_one_step,
-            [self.start_step, tf.constant(0.0), regularizers],
+        initial = [self.start_step, tf.constant(0.0), regularizers]
+        if stop_loss is not None:
+            initial.append(tf.constant(math.inf))
+        end_step, last_loss, regularizers, *checked_loss = (
+            tf.compat.v1.while_loop(keep_going, train_one_step, initial)
         )
         steps_run = tf.cast(end_step - self.start_step, tf.int32)
-        return {
+        chunk = {
             "regularizers": regularizers.stack()[:steps_run],
             "end_step": end_step,
             "last_loss": last_loss,
         }
+        if checked_loss:
+            chunk["checked_loss"] = checked_loss[0]
+        return chunk
 
 
 def run_experiment(config, num_threads=None):
@@ -291,8 +330,10 @@ def run_experiment(config, num_threads=None):
     results["hparams"] = dict(config, start_time=_now().isoformat())
     results.update(
         stopped_at_step=None,
+        stopped_at_loss=None,
         checkpoint=None,
         num_parameters=model.num_parameters(config),
+        dataset_parameters=data.dataset_parameters(config),
     )
     run = TrainedRun(results, {})
     with _InterruptRequest.installed() as interrupt:
@@ -417,14 +458,24 @@ class _Trainer:
             for step, next_step in zip(steps[:-1], steps[1:], strict=True):
                 if self._evaluate(step):
                     return
-                self._run_steps(step, next_step)
+                stopped = self._run_steps(step, next_step)
+                if stopped:
+                    self._evaluate(*stopped)
+                    return
             self._evaluate(steps[-1])
         finally:
             if self._writer:
                 self._writer.close()
 
-    def _evaluate(self, step):
-        """Records the evaluation at `step`; True if the stop loss is met."""
+    def _evaluate(self, step, checked_loss=None):
+        """Records the evaluation at `step`; True if the stop loss is met.
+
+        Args:
+          step: The step evaluated.
+          checked_loss: The training loss a check in the chunk found at or
+            below the stop loss at `step`, or None: then the evaluation's
+            training loss is checked.
+        """
         values = {
             key: float(value)
             for key, value in self._session.run(self._graph.evaluation).items()
@@ -440,33 +491,48 @@ class _Trainer:
         if not math.isfinite(values["train_loss"]):
             raise TrainingDivergedError(step, values["train_loss"], self._run)
         stop_loss = self._config["stop_train_loss"]
-        if stop_loss is not None and values["train_loss"] <= stop_loss:
-            self._results["stopped_at_step"] = step
-            logging.info(
-                "Stopped at step %d: the training loss %.4g is <= "
-                "--stop_train_loss=%g.",
-                step,
-                values["train_loss"],
-                stop_loss,
-            )
-            return True
-        return False
+        if checked_loss is None and stop_loss is not None:
+            if values["train_loss"] <= stop_loss:
+                checked_loss = values["train_loss"]
+        if checked_loss is None:
+            return False
+        self._results["stopped_at_step"] = step
+        self._results["stopped_at_loss"] = checked_loss
+        logging.info(
+            "Stopped at step %d: the training loss %.6g is <= "
+            "--stop_train_loss=%g.",
+            step,
+            checked_loss,
+            stop_loss,
+        )
+        return True
 
     def _run_steps(self, step, next_step):
-        """Runs steps [step, next_step) in short session calls."""
+        """Runs steps [step, next_step) in short session calls.
+
+        Returns:
+          None, or `(step, loss)` if a check of the stop loss stopped the
+          training after `step` steps, at training loss `loss`.
+        """
         while step < next_step:
             end_step = min(next_step, step + self._steps_per_call)
             start_time = time.perf_counter()
-            self._run_chunk(step, end_step)
+            chunk = self._run_chunk(step, end_step)
             self._adapt_steps_per_call(
-                end_step - step, time.perf_counter() - start_time
+                int(chunk["end_step"]) - step,
+                time.perf_counter() - start_time,
             )
-            step = end_step
+            step = int(chunk["end_step"])
+            if "checked_loss" in chunk and (
+                chunk["checked_loss"] <= self._config["stop_train_loss"]
+            ):
+                return step, float(chunk["checked_loss"])
             if self._interrupt.requested:
                 self._evaluate(step)  # The state it stops in, recorded.
                 raise TrainingInterrupted(
                     f"Training interrupted at step {step}.", self._run
                 )
+        return None
 
     def _adapt_steps_per_call(self, steps, seconds):
         rate = steps / max(seconds, 1e-6)
@@ -485,6 +551,7 @@ class _Trainer:
             raise TrainingDivergedError(
                 int(chunk["end_step"]) - 1, chunk["last_loss"], self._run
             )
+        return chunk
 
     def _log(self, step, values):
         train_steps = self._config["train_steps"]

@@ -14,20 +14,25 @@
 """Tests of fisher_rao_experiments/data: the sources, splits, label noise.
 
 Expected values are derived independently of the data package: the digits
-from
-scikit-learn's own loader, the synthetic data from the stateless ops the
-code before the data sets module used, label noise from its probability law
-(binomial bounds, a chi-square test of independence), and a real run's data
-from its recorded losses.
+from scikit-learn's own loader, MNIST-1D from the `mnist1d` package called
+here, the synthetic data from the stateless ops the code before the data
+sets module used, label noise from its probability law (binomial bounds, a
+chi-square test of independence), and a real run's data from its recorded
+losses.
 """
 
 import functools
+import hashlib
+import json
 import os
+import random
 import shutil
 import tempfile
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
+from mnist1d import data as mnist1d_data
 from scipy import stats
 from sklearn import datasets as sklearn_datasets
 
@@ -363,20 +368,161 @@ class LabelNoiseTest(tf.test.TestCase):
         self.assertLess(np.mean(changed[5] == changed[6]), 0.6)
 
 
+@functools.lru_cache(maxsize=1)
+def published_mnist1d():
+    """The package's data set at its published defaults, generated here."""
+    arguments = mnist1d_data.get_dataset_args()
+    return mnist1d_data.make_dataset(arguments)
+
+
+class Mnist1dTest(tf.test.TestCase):
+    """MNIST-1D against the package's own generation (called here)."""
+
+    def test_published_defaults_generate_the_package_split(self):
+        generated = data.mnist1d.generate()
+        published = published_mnist1d()
+        for key in ("x", "y", "x_test", "y_test"):
+            self.assertAllEqual(
+                generated[key], published[key].astype(generated[key].dtype)
+            )
+        self.assertEqual(generated["x"].shape, (4000, 40))
+        self.assertEqual(generated["x_test"].shape, (1000, 40))
+        self.assertEqual(generated["x"].dtype, np.float32)
+        self.assertFalse(generated["x"].flags.writeable)
+
+    def test_generating_leaves_the_global_generators_alone(self):
+        # The package seeds Python's and numpy's global generators.
+        def seeding_make_dataset(arguments):
+            random.seed(arguments.seed)
+            np.random.seed(arguments.seed)
+            return {
+                key: np.zeros((2, 40)) if key.startswith("x") else np.zeros(2)
+                for key in ("x", "y", "x_test", "y_test")
+            }
+
+        random.seed(9)
+        np.random.seed(9)
+        python_state, numpy_state = random.getstate(), np.random.get_state()
+        with mock.patch.object(
+            mnist1d_data, "make_dataset", seeding_make_dataset
+        ):
+            data.mnist1d.generate_uncached()
+        self.assertEqual(random.getstate(), python_state)
+        self.assertAllEqual(np.random.get_state()[1], numpy_state[1])
+
+    def test_rows_are_seeded_permutations_of_the_package_split(self):
+        published = published_mnist1d()
+        train_index = {
+            row.astype(np.float32).tobytes(): position
+            for position, row in enumerate(published["x"])
+        }
+        test_index = {
+            row.astype(np.float32).tobytes(): position
+            for position, row in enumerate(published["x_test"])
+        }
+        self.assertLen(train_index, 4000)  # Distinct signals.
+        config = config_for(dataset="mnist1d")
+        inputs, labels = data_of(config)
+        self.assertEqual(inputs.shape, (5000, 40))
+        train_rows = [train_index[row.tobytes()] for row in inputs[:4000]]
+        test_rows = [test_index[row.tobytes()] for row in inputs[4000:]]
+        # The default sizes: every training and every test example, each
+        # once, in the seed's order; labels the package's.
+        self.assertCountEqual(train_rows, range(4000))
+        self.assertCountEqual(test_rows, range(1000))
+        self.assertNotEqual(train_rows[:50], list(range(50)))
+        self.assertAllEqual(
+            labels.argmax(axis=1),
+            np.concatenate(
+                [published["y"][train_rows], published["y_test"][test_rows]]
+            ),
+        )
+        # Smaller sizes: subsets, seeded; another seed another subset.
+        small = config_for(
+            dataset="mnist1d", train_size=300, validation_size=50, test_size=80
+        )
+        first, again = data_of(small)[0], data_of(small)[0]
+        other = data_of(dict(small, random_seed=2))[0]
+        self.assertAllEqual(first, again)
+        self.assertEqual(first.shape, (380, 40))
+        for row in first[:300]:
+            self.assertIn(row.tobytes(), train_index)
+        for row in first[300:]:
+            self.assertIn(row.tobytes(), test_index)
+        self.assertNotAllEqual(first, other)
+
+    def test_label_noise_changes_training_labels_only(self):
+        config = config_for(
+            dataset="mnist1d",
+            train_size=1000,
+            validation_size=200,
+            test_size=300,
+            label_noise=0.5,
+        )
+        noisy = data_of(config)[1]
+        clean = data_of(dict(config, label_noise=0.0))[1]
+        changed = np.any(noisy != clean, axis=1)
+        self.assertFalse(changed[800:].any())
+        # About q (K - 1) / K = 0.45 of the 800 training labels.
+        self.assertBetween(changed[:800].mean(), 0.35, 0.55)
+
+    def test_parameters_record_the_published_generation(self):
+        parameters = data.mnist1d.parameters()
+        published = published_mnist1d()
+        digest = hashlib.sha256()
+        for key in ("x", "y", "x_test", "y_test"):
+            array = published[key]
+            dtype = np.float32 if key.startswith("x") else np.int64
+            digest.update(np.ascontiguousarray(array.astype(dtype)).tobytes())
+        self.assertEqual(parameters["sha256"], digest.hexdigest())
+        self.assertEqual(parameters["package"], "mnist1d")
+        self.assertEqual(parameters["version"], "0.0.2.post1")
+        arguments = parameters["arguments"]
+        self.assertEqual(
+            (
+                arguments["num_samples"],
+                arguments["train_split"],
+                arguments["final_seq_length"],
+                arguments["seed"],
+            ),
+            (5000, 0.8, 40, 42),
+        )
+        self.assertNotIn("url", arguments)  # Never used: nothing downloads.
+        parameters["arguments"]["seed"] = 0  # A copy: the next is intact.
+        self.assertEqual(data.mnist1d.parameters()["arguments"]["seed"], 42)
+        self.assertIsNone(data.SOURCES["synthetic"].parameters())
+        self.assertIsNone(data.SOURCES["digits"].parameters())
+
+
 class SourcesTest(tf.test.TestCase):
     """The registry and what every source module provides."""
 
     SIZE_KEYS = ("train_size", "test_size", "input_dimension", "num_classes")
 
     def test_every_source_follows_the_contract(self):
-        self.assertEqual(data.DATASETS, ("synthetic", "digits"))
+        self.assertEqual(data.DATASETS, ("synthetic", "digits", "mnist1d"))
         for name, source in data.SOURCES.items():
             with self.subTest(source=name):
                 self.assertEqual(source.NAME, name)
                 self.assertTrue(source.DESCRIPTION)
                 self.assertCountEqual(source.DEFAULT_SIZES, self.SIZE_KEYS)
+                self.assertCountEqual(
+                    source.TRAINING_DEFAULTS,
+                    experiment_config.TRAINING_DEFAULT_KEYS,
+                )
                 self.assertContainsSubset(
                     source.FIXED_SIZES, source.DEFAULT_SIZES
+                )
+                self.assertContainsSubset(
+                    source.MAX_SIZES, ("train_size", "test_size")
+                )
+                self.assertIn("mlp", source.ARCHITECTURES)
+                for key, limit in source.MAX_SIZES.items():
+                    self.assertLessEqual(source.DEFAULT_SIZES[key], limit)
+                parameters = source.parameters()
+                self.assertEqual(
+                    json.loads(json.dumps(parameters, allow_nan=False)),
+                    parameters,
                 )
                 config = config_for(dataset=name)
                 experiment_config.validate_config(config)  # Defaults fit.

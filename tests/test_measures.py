@@ -18,6 +18,11 @@ checkpoint and rebuilt data (SVD, explicit enumeration of paths, numpy's
 percentile, the forward-mode MLP of tests/fisher_rao_reference.py), or
 derived by hand (a one-unit chain, diagonal matrices, ties, the degree-L
 homogeneity of a bias-free ReLU net).
+
+A 1-D convolutional network is checked as the MLP it equals: each
+convolution written out as its explicit matrix, built here by loops from
+the definition of a strided convolution with TensorFlow's 'SAME' zero
+padding (`conv_matrix`), its bias repeated at every output position.
 """
 
 import functools
@@ -52,9 +57,69 @@ def data_of(config):
         return evaluate(data.make_data(config))
 
 
+def same_padding(length, kernel_size, stride):
+    """TensorFlow's 'SAME' padding: `(outputs, left)`.
+
+    ceil(length / stride) outputs; the zero padding needed, (outputs - 1) *
+    stride + kernel_size - length (at least 0), split with the extra one on
+    the right.
+    """
+    outputs = -(-length // stride)
+    total = max((outputs - 1) * stride + kernel_size - length, 0)
+    return outputs, total // 2
+
+
+def conv_matrix(kernel, input_length, stride):
+    """A 1-D convolution as a matrix of its position-major flattened input.
+
+    Output position p, channel o sums kernel[t, i, o] * x[p * stride + t -
+    left, i] over taps t and input channels i, positions outside the input
+    being zero padding.
+
+    Returns:
+      `[input_length * in_channels, outputs * out_channels]`: x_flat @ M is
+      the flattened output.
+    """
+    size, in_channels, out_channels = kernel.shape
+    outputs, left = same_padding(input_length, size, stride)
+    matrix = np.zeros((input_length * in_channels, outputs * out_channels))
+    for position in range(outputs):
+        for tap in range(size):
+            source = position * stride + tap - left
+            if not 0 <= source < input_length:
+                continue
+            for channel in range(in_channels):
+                matrix[
+                    source * in_channels + channel,
+                    position * out_channels : (position + 1) * out_channels,
+                ] = kernel[tap, channel]
+    return matrix
+
+
+def as_mlp(layers):
+    """The MLP `(kernel, bias)` pairs a network's layers amount to.
+
+    Args:
+      layers: `(kernel, bias, stride, input_length)` per layer (bias None
+        for none); 3-D kernels are convolutions.
+    """
+    params = []
+    for kernel, bias, stride, input_length in layers:
+        if kernel.ndim == 3:
+            matrix = conv_matrix(kernel, input_length, stride)
+            positions = matrix.shape[1] // kernel.shape[2]
+            bias = None if bias is None else np.tile(bias, positions)
+            kernel = matrix
+        params.append(
+            (kernel, np.zeros(kernel.shape[1]) if bias is None else bias)
+        )
+    return params
+
+
 # Real runs, each trained once for the whole module: a digits run with label
 # noise, a validation split and the standard regularizer, a synthetic one
-# without a regularizer (norm None), and one stopped at step 0.
+# without a regularizer (norm None), one stopped at step 0, and an MNIST-1D
+# convolutional network trained with the empirical regularizer.
 RUN_CONFIGS = {
     "digits_fr": dict(
         dataset="digits",
@@ -108,8 +173,48 @@ RUN_CONFIGS = {
         batch_size=16,
         random_seed=2,
     ),
+    "mnist1d_cnn": dict(
+        dataset="mnist1d",
+        architecture="cnn",
+        train_size=120,
+        test_size=40,
+        conv_layers=2,
+        conv_channels=3,
+        kernel_size=4,
+        conv_stride=3,
+        regularization_norm="fre",
+        fisher_rao_lambda=0.01,
+        fisher_rao_method="exact",
+        train_steps=40,
+        eval_steps=20,
+        batch_size=20,
+        random_seed=3,
+    ),
 }
-TRAINED_RUNS = ("digits_fr", "synthetic_none")
+TRAINED_RUNS = ("digits_fr", "synthetic_none", "mnist1d_cnn")
+
+
+# Each layer of a run: (name, kernel shape, stride, input length); the
+# CNN's by hand: 40 -> 14 -> 5 positions (ceil(n / 3)), 3 channels, then
+# 15 features to 10 classes.
+def layer_table(hparams):
+    if hparams["architecture"] == "cnn":
+        return [
+            ("conv_0", (4, 1, 3), 3, 40),
+            ("conv_1", (4, 3, 3), 3, 14),
+            ("dense_0", (15, 10), 1, None),
+        ]
+    widths = (
+        [hparams["input_dimension"]]
+        + [hparams["layer_width"]] * (hparams["num_hidden_layers"] + 1)
+        + [hparams["num_classes"]]
+    )
+    return [
+        (f"dense_{index}", (fan_in, fan_out), 1, None)
+        for index, (fan_in, fan_out) in enumerate(
+            zip(widths[:-1], widths[1:], strict=True)
+        )
+    ]
 
 
 @functools.lru_cache(maxsize=None)
@@ -140,13 +245,14 @@ def trained_run(name):
     finally:
         shutil.rmtree(output_dir)
     hparams = results["hparams"]
-    num_layers = hparams["num_hidden_layers"] + 2
-    params = [
+    layers = [
         (
-            checkpoint[f"model/dense_{layer}/kernel"].astype(np.float64),
-            checkpoint[f"model/dense_{layer}/bias"].astype(np.float64),
+            checkpoint[f"model/{name}/kernel"].astype(np.float64),
+            checkpoint[f"model/{name}/bias"].astype(np.float64),
+            stride,
+            input_length,
         )
-        for layer in range(num_layers)
+        for name, _, stride, input_length in layer_table(hparams)
     ]
     inputs, labels = data_of(hparams)
     training_rows = hparams["train_size"] - hparams["validation_size"]
@@ -156,7 +262,8 @@ def trained_run(name):
         checkpoint=checkpoint,
         beside_results=beside_results,
         variables=run.variables,
-        params=params,
+        layers=layers,
+        params=as_mlp(layers),
         train_inputs=inputs[:training_rows].astype(np.float64),
         train_labels=labels[:training_rows].astype(np.float64),
         clean_train_labels=data_of(dict(hparams, label_noise=0.0))[1][
@@ -243,18 +350,10 @@ class RecordedMeasuresTest(tf.test.TestCase):
 
     def test_checkpoint_holds_every_variable_by_name_with_its_shape(self):
         for name, run in self.runs():
-            hparams = run.hparams
-            widths = (
-                [hparams["input_dimension"]]
-                + [hparams["layer_width"]] * (hparams["num_hidden_layers"] + 1)
-                + [hparams["num_classes"]]
-            )
             expected = {}
-            for layer, (fan_in, fan_out) in enumerate(
-                zip(widths[:-1], widths[1:], strict=True)
-            ):
-                expected[f"model/dense_{layer}/kernel"] = (fan_in, fan_out)
-                expected[f"model/dense_{layer}/bias"] = (fan_out,)
+            for layer, shape, _, _ in layer_table(run.hparams):
+                expected[f"model/{layer}/kernel"] = shape
+                expected[f"model/{layer}/bias"] = shape[-1:]
             self.assertEqual(
                 {key: value.shape for key, value in run.checkpoint.items()},
                 expected,
@@ -265,8 +364,8 @@ class RecordedMeasuresTest(tf.test.TestCase):
             for key, value in run.checkpoint.items():
                 self.assertAllEqual(value, run.variables[key])
             # Trained: the biases moved from their zero initial values.
-            for layer in range(len(widths) - 1):
-                bias = run.checkpoint[f"model/dense_{layer}/bias"]
+            for layer, _, _, _ in layer_table(run.hparams):
+                bias = run.checkpoint[f"model/{layer}/bias"]
                 if name in TRAINED_RUNS:
                     self.assertGreater(np.abs(bias).max(), 1e-3, name)
                 else:
@@ -282,7 +381,7 @@ class RecordedMeasuresTest(tf.test.TestCase):
         for name, run in self.runs():
             expected = sum(
                 np.sum(kernel**2) + np.sum(bias**2)
-                for kernel, bias in run.params
+                for kernel, bias, _, _ in run.layers
             )
             self.assertAllClose(
                 final(run, "l2_norm"), expected, rtol=RTOL, msg=name
@@ -302,12 +401,23 @@ class RecordedMeasuresTest(tf.test.TestCase):
 
     def test_path_norm_is_the_sum_over_every_path(self):
         for name, run in self.runs():
-            enumerated = enumerated_path_norm(run.params)
+            expected = matrix_path_norm(run.params)
+            if name != "mnist1d_cnn":  # Too many paths to list one by one.
+                self.assertAllClose(
+                    enumerated_path_norm(run.params), expected, rtol=1e-10
+                )
             self.assertAllClose(
-                enumerated, matrix_path_norm(run.params), rtol=1e-10
+                final(run, "path_norm"), expected, rtol=RTOL, msg=name
             )
+
+    def test_depth_normalized_norm_divides_by_the_squared_layer_count(self):
+        for name, run in self.runs():
             self.assertAllClose(
-                final(run, "path_norm"), enumerated, rtol=RTOL, msg=name
+                run.results["fisher_rao_norm_depth_normalized"],
+                np.array(run.results["fisher_rao_norm"])
+                / len(run.layers) ** 2,
+                rtol=1e-6,
+                msg=name,
             )
 
     def test_margin_is_the_tenth_percentile_on_the_noisy_training_labels(self):
@@ -348,6 +458,18 @@ class RecordedMeasuresTest(tf.test.TestCase):
                 rtol=FISHER_RAO_RTOL,
                 msg=name,
             )
+
+    def test_stopped_runs_record_the_loss_they_stopped_at(self):
+        for name, run in self.runs():
+            if name in TRAINED_RUNS:
+                self.assertIsNone(run.results["stopped_at_loss"])
+            else:
+                self.assertEqual(
+                    run.results["stopped_at_loss"], final(run, "train_loss")
+                )
+                self.assertLessEqual(
+                    final(run, "train_loss"), run.hparams["stop_train_loss"]
+                )
 
     def test_stopped_runs_fisher_rao_norms_obey_the_homogeneity_identity(self):
         # The stopped run's biases are zero: z(theta (1 + e)) = (1 + e)^L z
@@ -596,7 +718,7 @@ class FisherRaoNormsTest(tf.test.TestCase):
 class AllMeasuresTest(tf.test.TestCase):
     def test_keys_are_the_results_keys(self):
         self.assertEqual(set(cm.MEASURES), set(results_io.MEASURE_KEYS))
-        self.assertLen(cm.MEASURES, 6)
+        self.assertLen(cm.MEASURES, 7)
 
     def test_all_measures_on_a_biased_net_match_numpy(self):
         params = [
@@ -669,6 +791,296 @@ class AllMeasuresTest(tf.test.TestCase):
             self.assertAllClose(
                 measures[key], value, rtol=FISHER_RAO_RTOL, atol=1e-6, msg=key
             )
+
+
+def network(layers, inputs, dtype):
+    """make_logits of a ReLU network of `layers`, and its `cm.Layer`s.
+
+    Args:
+      layers: `(kernel, bias, stride, input_length)` arrays per layer (bias
+        None for none; a 3-D kernel is a convolution, 'SAME' padding).
+      inputs: `[batch, length]` array: one input channel if the first layer
+        is a convolution.
+      dtype: Of the variables and inputs.
+
+    Returns:
+      `(make_logits, layer_tensors)`: make_logits builds the network with
+      get_variable under the current scope; `layer_tensors()`, called under
+      the same scope once the variables exist, gives the `cm.Layer`s.
+    """
+
+    def variables():
+        made = []
+        for index, (kernel, bias, stride, length) in enumerate(layers):
+            with tf.compat.v1.variable_scope(f"layer_{index}"):
+                made.append(
+                    cm.Layer(
+                        tf.compat.v1.get_variable(
+                            "kernel",
+                            kernel.shape,
+                            dtype,
+                            tf.compat.v1.constant_initializer(kernel),
+                        ),
+                        None
+                        if bias is None
+                        else tf.compat.v1.get_variable(
+                            "bias",
+                            bias.shape,
+                            dtype,
+                            tf.compat.v1.constant_initializer(bias),
+                        ),
+                        stride,
+                        length,
+                    )
+                )
+        return made
+
+    def make_logits():
+        hidden = tf.constant(inputs, dtype)
+        if layers[0][0].ndim == 3:
+            hidden = hidden[:, :, None]
+        built = variables()
+        for index, layer in enumerate(built):
+            if layer.is_conv:
+                hidden = tf.nn.conv1d(
+                    hidden, layer.kernel, layer.stride, "SAME"
+                )
+            else:
+                hidden = tf.matmul(
+                    tf.reshape(hidden, [-1, layer.kernel.shape[0]]),
+                    layer.kernel,
+                )
+            if layer.bias is not None:
+                hidden += layer.bias
+            if index < len(built) - 1:
+                hidden = tf.nn.relu(hidden)
+        return hidden
+
+    def layer_tensors():
+        with tf.compat.v1.variable_scope(
+            tf.compat.v1.get_variable_scope(), reuse=True
+        ):
+            return variables()
+
+    return make_logits, layer_tensors
+
+
+def measures_of(layers, inputs, labels, dtype=tf.float32):
+    """`cm.all_measures` of the network of `layers`, evaluated."""
+    make_logits, layer_tensors = network(layers, inputs, dtype)
+    with tf.Graph().as_default():
+        with tf.compat.v1.variable_scope("net"):
+            make_logits()
+            built = layer_tensors()
+        return evaluate(
+            cm.all_measures(
+                make_logits, tf.constant(labels, dtype), "net", built
+            )
+        )
+
+
+def random_cnn(seed, biases=True):
+    """A tiny 1-D CNN: length 7 -> conv(k3, s2, 2 ch) -> 4 positions ->
+    conv(k2, s1, 3 ch; even kernel: padding 0 left, 1 right) -> 4 -> dense
+    12 -> 3 -> dense 3 -> 2 classes. Layers as `network` takes them."""
+    rng = np.random.default_rng(seed)
+    shapes = [((3, 1, 2), 2, 7), ((2, 2, 3), 1, 4), ((12, 3), 1, None)]
+    shapes.append(((3, 2), 1, None))
+    return [
+        (
+            rng.normal(0, 0.7, shape),
+            rng.normal(0, 0.5, shape[-1]) if biases else None,
+            stride,
+            length,
+        )
+        for shape, stride, length in shapes
+    ]
+
+
+class ConvolutionTest(tf.test.TestCase):
+    """Measures of 1-D convolutions against their explicit matrices."""
+
+    # (input length, kernel size, stride, in channels, out channels): odd
+    # and even kernels, padding split evenly or not, strides beyond the
+    # kernel (skipped inputs), a kernel longer than the input.
+    CASES = (
+        (7, 3, 2, 1, 2),
+        (8, 4, 2, 2, 3),
+        (9, 5, 3, 2, 2),
+        (6, 2, 1, 3, 1),
+        (10, 1, 4, 2, 2),
+        (4, 6, 1, 1, 2),
+        (40, 5, 2, 1, 4),
+    )
+
+    def test_conv_matrix_by_hand(self):
+        # Length 4, kernel [a, b, c], stride 2: 2 outputs, padding 1 (0
+        # left, 1 right): y0 = a x0 + b x1 + c x2, y1 = a x2 + b x3.
+        kernel = np.array([1.0, 2.0, 3.0]).reshape(3, 1, 1)
+        self.assertAllEqual(
+            conv_matrix(kernel, 4, 2),
+            np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 1.0], [0.0, 2.0]]),
+        )
+        # Stride 1, length 3: padding 1 left, 1 right.
+        self.assertAllEqual(
+            conv_matrix(kernel, 3, 1),
+            np.array([[2.0, 1.0, 0.0], [3.0, 2.0, 1.0], [0.0, 3.0, 2.0]]),
+        )
+
+    def test_operator_is_the_explicit_matrix_and_its_norm_the_largest_sv(
+        self,
+    ):
+        rng = np.random.default_rng(7)
+        kernels = [
+            rng.normal(size=(size, inputs, outputs))
+            for _, size, _, inputs, outputs in self.CASES
+        ]
+        with tf.Graph().as_default():
+            layers = [
+                cm.Layer(tf.constant(kernel), None, stride, length)
+                for kernel, (length, _, stride, _, _) in zip(
+                    kernels, self.CASES, strict=True
+                )
+            ]
+            matrices, squared_norms = evaluate(
+                (
+                    [cm.conv_operator_matrix(layer) for layer in layers],
+                    [cm.spectral_product([layer]) for layer in layers],
+                )
+            )
+        for case, kernel, matrix, squared_norm in zip(
+            self.CASES, kernels, matrices, squared_norms, strict=True
+        ):
+            expected = conv_matrix(kernel, case[0], case[2])
+            self.assertAllClose(matrix, expected, atol=1e-12, msg=case)
+            self.assertAllClose(
+                squared_norm,
+                np.linalg.svd(expected, compute_uv=False)[0] ** 2,
+                rtol=1e-10,
+                msg=case,
+            )
+        # Not the norm of the kernel reshaped to a matrix: a convolution
+        # applies it at many positions.
+        length, size, stride, inputs, outputs = self.CASES[-1]
+        reshaped = np.linalg.norm(kernels[-1].reshape(-1, outputs), 2)
+        self.assertGreater(squared_norms[-1], 1.5 * reshaped**2)
+
+
+class CnnMeasuresTest(tf.test.TestCase):
+    def test_every_measure_of_a_biased_cnn_matches_its_explicit_mlp(self):
+        layers = random_cnn(11)
+        rng = np.random.default_rng(12)
+        inputs = rng.normal(size=(9, 7))
+        labels = np.eye(2)[rng.integers(0, 2, 9)]
+        measures = measures_of(layers, inputs, labels, tf.float64)
+        params = as_mlp(layers)
+        logits, derivative = ref.mlp_logits_and_derivative(params, inputs)
+        standard = ref.regularizer("standard", logits, derivative)
+        expected = {
+            "fisher_rao_norm": standard,
+            "fisher_rao_norm_depth_normalized": standard / 16,
+            "empirical_fisher_rao_norm": ref.regularizer(
+                "empirical", logits, derivative, labels=labels
+            ),
+            "l2_norm": sum(
+                np.sum(kernel**2) + np.sum(bias**2)
+                for kernel, bias, _, _ in layers
+            ),
+            "spectral_product": np.prod(
+                [np.linalg.norm(kernel, 2) ** 2 for kernel, _ in params]
+            ),
+            "path_norm": enumerated_path_norm(params),
+            "margin": np.percentile(numpy_margins(logits, labels), 10),
+        }
+        self.assertEqual(set(measures), set(expected))
+        for key, value in expected.items():
+            self.assertAllClose(measures[key], value, rtol=1e-9, msg=key)
+
+    def test_path_norm_of_a_one_channel_cnn_by_hand(self):
+        # Length 2, kernel [a, b] (stride 1, padding 0 left, 1 right), bias
+        # c: y0 = a x0 + b x1 + c, y1 = a x1 + c; then a dense weight w per
+        # position to one output, bias d. Paths: x0-y0 (a w0), x1-y0 (b w0),
+        # x1-y1 (a w1), c-y0 (c w0), c-y1 (c w1), d.
+        a, b, c, w0, w1, d = 2.0, -1.0, 0.5, 3.0, -2.0, 1.5
+        layers = [
+            (np.array([a, b]).reshape(2, 1, 1), np.array([c]), 1, 2),
+            (np.array([[w0], [w1]]), np.array([d]), 1, None),
+        ]
+        expected = (
+            (a * w0) ** 2
+            + (b * w0) ** 2
+            + (a * w1) ** 2
+            + (c * w0) ** 2
+            + (c * w1) ** 2
+            + d**2
+        )
+        make_logits, layer_tensors = network(
+            layers, np.zeros((1, 2)), tf.float64
+        )
+        with tf.Graph().as_default():
+            with tf.compat.v1.variable_scope("net"):
+                make_logits()
+                value = evaluate(cm.path_norm(layer_tensors()))
+        self.assertAllClose(value, expected, rtol=1e-12)
+        self.assertAllClose(
+            enumerated_path_norm(as_mlp(layers)), expected, rtol=1e-12
+        )
+
+
+class DepthNormalizationTest(tf.test.TestCase):
+    """Liang et al.'s identity: for a bias-free ReLU network of L + 1
+    layers, z(c theta) = c^(L+1) z(theta), so <theta, grad_theta z> = (L + 1)
+    z and the standard norm is (L + 1)^2 mean_i Var_{k ~ p_i}(z_ik): the
+    depth-normalized norm is that variance, whatever the depth."""
+
+    def check_identity(self, layers, inputs, num_layers):
+        labels = np.eye(layers[-1][0].shape[-1])[np.zeros(len(inputs), int)]
+        measures = measures_of(layers, inputs, labels, tf.float64)
+        z = ref.mlp_logits(as_mlp(layers), inputs)
+        p = ref.softmax(z)
+        variance = np.mean(
+            np.sum(p * (z - np.sum(p * z, axis=1, keepdims=True)) ** 2, 1)
+        )
+        self.assertAllClose(
+            measures["fisher_rao_norm_depth_normalized"],
+            variance,
+            rtol=1e-13,
+            atol=0,
+        )
+        self.assertAllClose(
+            measures["fisher_rao_norm"],
+            num_layers**2 * variance,
+            rtol=1e-13,
+            atol=0,
+        )
+        return measures, variance
+
+    def test_bias_free_mlp_and_cnn(self):
+        rng = np.random.default_rng(3)
+        mlp = [
+            (rng.normal(0, 0.8, shape), None, 1, None)
+            for shape in ((4, 6), (6, 5), (5, 3))
+        ]
+        self.check_identity(mlp, rng.normal(size=(15, 4)), 3)
+        self.check_identity(
+            random_cnn(4, biases=False), rng.normal(size=(15, 7)), 4
+        )
+
+    def test_biases_break_the_identity(self):
+        rng = np.random.default_rng(5)
+        layers = random_cnn(6)
+        labels = np.eye(2)[np.zeros(15, int)]
+        inputs = rng.normal(size=(15, 7))
+        measures = measures_of(layers, inputs, labels, tf.float64)
+        z = ref.mlp_logits(as_mlp(layers), inputs)
+        p = ref.softmax(z)
+        variance = np.mean(
+            np.sum(p * (z - np.sum(p * z, axis=1, keepdims=True)) ** 2, 1)
+        )
+        self.assertGreater(
+            abs(measures["fisher_rao_norm_depth_normalized"] / variance - 1),
+            1e-3,
+        )
 
 
 if __name__ == "__main__":

@@ -138,35 +138,176 @@ class TrainingTest(tf.test.TestCase):
         self.assertEqual(results["hparams"]["input_dimension"], 64)
         self.assertEqual(results["steps"], [0, 30, 60])
 
-    def test_stop_train_loss_stops_at_the_first_evaluation_below_it(self):
-        full = self.run_small(
-            optimizer="adam",
-            learning_rate=0.05,
-            train_steps=300,
-            eval_steps=25,
-        )
-        threshold = full["train_loss"][5]  # Reached at step 125.
+    def test_stop_train_loss_stops_at_the_first_check_below_it(self):
+        # The reference: the same run without a stop, evaluated at every
+        # check (every 5 steps); the stopped run evaluates every 40 steps,
+        # so it stops between evaluations, and evaluates there.
+        overrides = dict(optimizer="adam", learning_rate=0.05, train_steps=300)
+        full = self.run_small(eval_steps=5, **overrides)
+        threshold = full["train_loss"][21]  # Reached at step 105.
         first_below = next(
             index
             for index, loss in enumerate(full["train_loss"])
             if loss <= threshold
         )
-        stopped = self.run_small(
-            optimizer="adam",
-            learning_rate=0.05,
-            train_steps=300,
-            eval_steps=25,
-            stop_train_loss=threshold,
-        )
         stop_step = full["steps"][first_below]
-        self.assertEqual(stopped["steps"], full["steps"][: first_below + 1])
+        self.assertNotEqual(stop_step % 40, 0)
+        stopped = self.run_small(
+            eval_steps=40,
+            stop_train_loss=threshold,
+            stop_check_steps=5,
+            **overrides,
+        )
+        self.assertEqual(
+            stopped["steps"],
+            list(range(0, stop_step, 40)) + [stop_step],
+        )
         self.assertEqual(stopped["stopped_at_step"], stop_step)
-        self.assertLen(stopped["regularizer_loss"], stop_step)
+        self.assertLessEqual(stopped["stopped_at_loss"], threshold)
+        # The check changes nothing in the training: the same steps, the
+        # same weights, so the same evaluation at the stop step.
+        self.assertEqual(
+            stopped["regularizer_loss"], full["regularizer_loss"][:stop_step]
+        )
+        for key in results_io.EVALUATED_KEYS:
+            if key.startswith("validation"):
+                continue
+            self.assertAllClose(
+                stopped[key][-1], full[key][first_below], rtol=1e-6, msg=key
+            )
+        self.assertAllClose(
+            stopped["stopped_at_loss"],
+            full["train_loss"][first_below],
+            rtol=1e-6,
+        )
         self.assertTrue(results_io.is_complete(stopped))
         self.assertIsNone(full["stopped_at_step"])
-        never = self.run_small(train_steps=50, stop_train_loss=0.0)
+        self.assertIsNone(full["stopped_at_loss"])
+        never = self.run_small(
+            train_steps=50, stop_train_loss=0.0, stop_check_steps=1
+        )
         self.assertIsNone(never["stopped_at_step"])
         self.assertEqual(never["steps"][-1], 50)
+
+    def test_without_a_stop_loss_the_loop_checks_nothing(self):
+        config = experiment_config.resolve_config(
+            helpers.small_config(self.get_temp_dir())
+        )
+        plain = training._TrainingGraph(config)
+        checked = training._TrainingGraph(dict(config, stop_train_loss=0.1))
+        self.assertNotIn("checked_loss", plain.chunk)
+        self.assertIn("checked_loss", checked.chunk)
+        # No conditional (the check's) in the plain loop.
+        self.assertEmpty(
+            [
+                op
+                for op in plain.graph.get_operations()
+                if op.type == "Switch" and "cond" in op.name
+            ]
+        )
+
+    def test_momentum_is_heavy_ball_sgd(self):
+        # v <- momentum v + g, theta <- theta - learning_rate v, from v = 0,
+        # with the gradients g of the batches' mean cross-entropy by an
+        # eager GradientTape in float64.
+        config = experiment_config.resolve_config(
+            helpers.small_config(
+                self.get_temp_dir(),
+                optimizer="momentum",
+                momentum=0.8,
+                learning_rate=0.1,
+                train_steps=3,
+                eval_steps=3,
+                regularization_norm="None",
+                num_hidden_layers=0,
+            )
+        )
+        graph = training._TrainingGraph(config)
+        with tf.compat.v1.Session(graph=graph.graph) as session:
+            session.run(graph.initializer)
+            initial = training._values_by_name(session, graph.model_variables)
+        with tf.Graph().as_default():
+            inputs, labels = data.make_data(config)
+            step = tf.compat.v1.placeholder(tf.int64, [])
+            rows = training.batch_indices(step, config)
+            with tf.compat.v1.Session() as session:
+                inputs, labels = session.run((inputs, labels))
+                batches = [
+                    session.run(rows, {step: index}) for index in range(3)
+                ]
+        names = sorted(initial)
+        theta = {name: initial[name].astype(np.float64) for name in names}
+        velocity = {name: np.zeros_like(theta[name]) for name in names}
+        for batch in batches:
+            weights = {name: tf.Variable(theta[name]) for name in names}
+            with tf.GradientTape() as tape:
+                hidden = tf.nn.relu(
+                    inputs[batch] @ weights["model/dense_0/kernel"]
+                    + weights["model/dense_0/bias"]
+                )
+                logits = (
+                    hidden @ weights["model/dense_1/kernel"]
+                    + weights["model/dense_1/bias"]
+                )
+                loss = tf.reduce_mean(
+                    tf.nn.softmax_cross_entropy_with_logits(
+                        labels=labels[batch].astype(np.float64), logits=logits
+                    )
+                )
+            gradients = tape.gradient(loss, [weights[n] for n in names])
+            for name, gradient in zip(names, gradients, strict=True):
+                velocity[name] = 0.8 * velocity[name] + gradient.numpy()
+                theta[name] = theta[name] - 0.1 * velocity[name]
+        trained = training.run_experiment(config).variables
+        for name in names:
+            self.assertAllClose(
+                trained[name], theta[name], atol=1e-6, msg=name
+            )
+        # Momentum 0 is plain SGD.
+        sgd = training.run_experiment(dict(config, optimizer="sgd")).variables
+        no_momentum = training.run_experiment(
+            dict(config, momentum=0.0)
+        ).variables
+        for name in names:
+            self.assertAllClose(no_momentum[name], sgd[name], atol=1e-7)
+
+    def test_cnn_trains_on_mnist1d_with_every_norm_and_method(self):
+        for norm, method in (
+            ("fr", "forward"),
+            ("fre", "central"),
+            ("fr", "exact"),
+        ):
+            results = self.run_small(
+                dataset="mnist1d",
+                architecture="cnn",
+                input_dimension=None,
+                train_size=200,
+                test_size=50,
+                conv_layers=2,
+                conv_channels=4,
+                regularization_norm=norm,
+                fisher_rao_method=method,
+                fisher_rao_lambda=0.01,
+                optimizer="adam",
+                learning_rate=0.01,
+                batch_size=32,
+                train_steps=40,
+                eval_steps=40,
+                num_hidden_layers=None,
+                layer_width=None,
+            )
+            with self.subTest(norm=norm, method=method):
+                first_loss, last_loss = results["train_loss"]
+                self.assertLess(last_loss, 0.9 * first_loss)
+                self.assertTrue(
+                    all(
+                        v > 0 and math.isfinite(v)
+                        for v in results["regularizer_loss"]
+                    )
+                )
+                self.assertEqual(
+                    results["dataset_parameters"], data.mnist1d.parameters()
+                )
 
     def test_weight_decay_adds_twice_its_factor_times_the_kernels(self):
         # One SGD step: W1(c) = W1(0) - learning_rate * 2 c W0 for kernels;
@@ -223,7 +364,7 @@ class TrainingTest(tf.test.TestCase):
         def interrupt_second_chunk(trainer, step, next_step):
             if step > 0:
                 raise KeyboardInterrupt
-            run_chunk(trainer, step, next_step)
+            return run_chunk(trainer, step, next_step)
 
         with mock.patch.object(
             training._Trainer, "_run_chunk", interrupt_second_chunk

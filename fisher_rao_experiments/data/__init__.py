@@ -30,27 +30,42 @@ name (the `dataset` of a configuration). A source module has:
   FIXED_SIZES:   the keys of DEFAULT_SIZES the data fix (others refused).
   NUM_EXAMPLES:  how many examples there are (train_size + test_size may
                  not exceed it), or None if any number can be drawn.
+  MAX_SIZES:     limits of single sizes (e.g. a fixed train/test split's
+                 `train_size` and `test_size`); may be empty.
+  ARCHITECTURES: the `architecture`s its inputs allow (`cnn` needs
+                 sequences).
+  TRAINING_DEFAULTS: `optimizer`, `learning_rate`, `train_steps`,
+                 `eval_steps`, `batch_size`, `num_hidden_layers` and
+                 `layer_width` of a configuration that leaves them unset.
   make(config):  `(inputs, classes)` of the resolved configuration:
                  float32 `[train_size + test_size, input_dimension]` and
                  integer classes `[train_size + test_size]`, tensors or
                  arrays, rows in the order train, validation, test.
+  parameters():  how the data were generated, beyond the configuration, as
+                 a strict-JSON dict for the results file, or None.
 
 Adding a source is writing its module and adding it to `_SOURCE_MODULES`:
-the configuration's defaults, rules and flags follow from `SOURCES`.
+the configuration's defaults, rules and flags follow from `SOURCES`. Every
+source's `DEFAULT_SIZES` and `TRAINING_DEFAULTS` have the same keys.
 
 The configuration's rules read `SOURCES` in processes that never train (the
 sweep's client, the studies), so importing this package must not import
 TensorFlow (5 s); the functions that build tensors import it when called.
 """
 
-from fisher_rao_experiments.data import digits, synthetic
+from fisher_rao_experiments.data import digits, mnist1d, synthetic
 
-_SOURCE_MODULES = (synthetic, digits)
+_SOURCE_MODULES = (synthetic, digits, mnist1d)
 SOURCES = {source.NAME: source for source in _SOURCE_MODULES}
 DATASETS = tuple(SOURCES)
 # Distinct streams of the stateless random ops, all derived from the seed
 # (the sources and the batch order use others).
 _NOISE_MASK_STREAM, _NOISE_CLASS_STREAM = 4, 5
+
+
+def dataset_parameters(config):
+    """The data set's generation parameters (its `parameters()`), or None."""
+    return SOURCES[config["dataset"]].parameters()
 
 
 def num_training_rows(config):

@@ -24,6 +24,8 @@ import functools
 
 import numpy as np
 
+from fisher_rao_experiments.data import synthetic
+
 NAME = "digits"
 NUM_EXAMPLES = 1797
 DESCRIPTION = (
@@ -37,6 +39,9 @@ DEFAULT_SIZES = {
     "num_classes": 10,
 }
 FIXED_SIZES = ("input_dimension", "num_classes")
+MAX_SIZES = {}  # Only their sum is bounded, by NUM_EXAMPLES.
+ARCHITECTURES = ("mlp",)  # No 2-D convolutional network (yet).
+TRAINING_DEFAULTS = synthetic.TRAINING_DEFAULTS
 
 
 def make(config):
@@ -48,6 +53,11 @@ def make(config):
     )
     rows = order[: config["train_size"] + config["test_size"]]
     return features[rows], classes[rows]
+
+
+def parameters():
+    """None: scikit-learn's bundled file, read as it is."""
+    return None
 
 
 @functools.lru_cache(maxsize=1)

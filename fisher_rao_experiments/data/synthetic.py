@@ -31,6 +31,18 @@ DEFAULT_SIZES = {
 }
 FIXED_SIZES = ()
 NUM_EXAMPLES = None  # Drawn: as many as asked.
+MAX_SIZES = {}
+ARCHITECTURES = ("mlp",)  # Its inputs are no sequences.
+# The experiment's original settings (digits has them too).
+TRAINING_DEFAULTS = {
+    "optimizer": "sgd",
+    "learning_rate": 1e-3,
+    "train_steps": 100001,
+    "eval_steps": 2000,
+    "batch_size": 64,
+    "num_hidden_layers": 3,
+    "layer_width": 10,
+}
 # Streams of the stateless random ops, with the seed.
 _INPUTS_STREAM, _TEACHER_STREAM, _LABELS_STREAM = 0, 1, 2
 
@@ -52,3 +64,8 @@ def make(config):
         tf.matmul(inputs, teacher), 1, seed=[seed, _LABELS_STREAM]
     )[:, 0]
     return inputs, classes
+
+
+def parameters():
+    """None: the configuration says how the data are drawn."""
+    return None
