@@ -110,9 +110,9 @@ _PRINT_COMMANDS = flags.DEFINE_bool(
 def _register_list_validator(flag, config_key, convert, kind):
     """Refuses an empty list, repeated values, and values the training refuses.
 
-    Each value is checked by `config.validate_config` as the value of
+    Each value is checked by `config.check_value` as the value of
     `config_key`, so the sweep allows exactly what the training script
-    allows.
+    allows (every configuration of the grid is checked whole later).
     """
 
     def is_valid(items):
@@ -138,10 +138,13 @@ def _register_list_validator(flag, config_key, convert, kind):
 
 
 def _check_value(key, value, error_type, prefix=""):
-    """Raises `error_type` if the training refuses `value` for `key`."""
-    config = dict(experiment_config.default_config(), **{key: value})
+    """Raises `error_type` if the training refuses `value` for `key`.
+
+    The value alone, by its own rule: whether it fits the other keys (a
+    CNN's data set, sizes) is checked on every configuration of the grid.
+    """
     try:
-        experiment_config.validate_config(config)
+        experiment_config.check_value(key, value)
     except ValueError as error:
         raise error_type(f"{prefix}{error}") from None
 

@@ -263,9 +263,11 @@ OPTIONS = types.MappingProxyType(
         ),
         "stop_check_steps": Option(
             int,
-            10,
+            1,
             "--stop_train_loss only: steps between the checks of the "
-            "training loss.",
+            "training loss (1: every step, so the run stops at the first "
+            "step at or below it; each check is a forward pass over the "
+            "training rows).",
         ),
         "batch_size": Option(
             int,
@@ -549,20 +551,29 @@ def validate_config(config):
             f"The configuration must have exactly the keys {CONFIG_KEYS}; "
             f"missing {missing}, unknown {unknown}."
         )
-    for key, choices in CHOICES.items():
-        if config[key] is None and OPTIONS[key].default is None:
-            continue  # The data set's default.
-        if config[key] not in choices:
-            raise ValueError(
-                f"{key}={config[key]!r} is not allowed: must be "
-                f"one of {', '.join(choices)}."
-            )
-    for key, (check, allowed) in RULES.items():
-        if not check(config[key]):
-            raise ValueError(
-                f"{key}={config[key]!r} is not allowed: must be {allowed}."
-            )
+    for key in CONFIG_KEYS:
+        check_value(key, config[key])
     check_sizes(resolve_config(config))
+
+
+def check_value(key, value):
+    """Checks one key's value against its own rule or choices.
+
+    Raises:
+      ValueError: `"{key}={value!r} is not allowed: must be ..."`.
+    """
+    if key in CHOICES:
+        if value is None and OPTIONS[key].default is None:
+            return  # The data set's default.
+        if value not in CHOICES[key]:
+            raise ValueError(
+                f"{key}={value!r} is not allowed: must be "
+                f"one of {', '.join(CHOICES[key])}."
+            )
+        return
+    check, allowed = RULES[key]
+    if not check(value):
+        raise ValueError(f"{key}={value!r} is not allowed: must be {allowed}.")
 
 
 def check_sizes(config, prefix=""):

@@ -37,7 +37,7 @@ DOCUMENTED_DEFAULTS = {
     "train_steps": None,
     "eval_steps": None,
     "stop_train_loss": None,
-    "stop_check_steps": 10,
+    "stop_check_steps": 1,
     "batch_size": None,
     "train_size": None,
     "validation_size": 0,

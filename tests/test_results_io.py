@@ -32,8 +32,10 @@ def _results(**trajectories):
     results.update(
         hparams={"random_seed": 1},
         stopped_at_step=None,
+        stopped_at_loss=None,
         checkpoint=None,
         num_parameters=3,
+        dataset_parameters=None,
     )
     results.update(trajectories)
     return results
@@ -99,6 +101,22 @@ def test_load_results_refuses_what_is_not_a_results_file(
     path.write_text(text)
     with pytest.raises(ValueError, match=message):
         results_io.load_results(path)
+
+
+def test_load_results_reads_files_without_the_keys_added_later(tmp_path):
+    # Earlier versions wrote no depth-normalized norm, stopped_at_loss or
+    # dataset_parameters; every other key is still required.
+    results = _results()
+    for key in results_io.ADDED_RESULTS_KEYS:
+        results.pop(key, None)
+    path = tmp_path / "earlier.json"
+    path.write_text(json.dumps(results))
+    assert results_io.load_results(path) == results
+    del results["num_parameters"]
+    path.write_text(json.dumps(results))
+    with pytest.raises(ValueError, match="num_parameters"):
+        results_io.load_results(path)
+    assert set(results_io.ADDED_RESULTS_KEYS) < set(results_io.RESULTS_KEYS)
 
 
 def test_load_results_refuses_trajectories_that_are_not_lists(tmp_path):

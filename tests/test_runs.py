@@ -52,8 +52,10 @@ def write(config_, directory, steps, final_train_loss=0.5, stem=None):
     results.update(
         hparams=hparams,
         stopped_at_step=None,
+        stopped_at_loss=None,
         checkpoint=None,
         num_parameters=1,
+        dataset_parameters=None,
     )
     return results_io.write_json_atomically(
         results, directory, stem or runs.results_file_stem(hparams)
@@ -232,3 +234,112 @@ def test_command_for_config_round_trips(use_defaults):
     training_flags.define_flags(flag_values)
     flag_values(arguments[1:])
     assert training_flags.config_from_flags(flag_values) == expected
+
+
+# Files written before issue 19 record no architecture, use_bias,
+# momentum, stop_check_steps or convolutional keys.
+EARLIER_KEYS = (
+    "architecture",
+    "use_bias",
+    "momentum",
+    "stop_check_steps",
+    *config.CNN_KEYS,
+)
+
+
+def earlier_hparams(config_):
+    return {
+        key: value for key, value in config_.items() if key not in EARLIER_KEYS
+    }
+
+
+def test_earlier_versions_runs_keep_their_fingerprints_and_match():
+    # The fingerprints the code before issue 19 gave these configurations
+    # (computed with it): results files named then are still found.
+    for overrides, fingerprint in (
+        ({}, "80a44296"),
+        ({"dataset": "digits"}, "45592a92"),
+        (
+            {
+                "dataset": "digits",
+                "optimizer": "adam",
+                "learning_rate": 3e-4,
+                "layer_width": 128,
+                "num_hidden_layers": 1,
+                "regularization_norm": "None",
+            },
+            "f262a8e3",
+        ),
+    ):
+        config_ = config.resolve_config(
+            dict(config.default_config(), **overrides)
+        )
+        assert runs.config_fingerprint(config_) == fingerprint, overrides
+        assert runs.hparams_match(config_, earlier_hparams(config_))
+        # Recorded hparams of a new run have the same fingerprint.
+        assert runs.config_fingerprint(config_) == runs.config_fingerprint(
+            earlier_hparams(config_)
+        )
+
+
+def test_new_settings_never_match_an_earlier_versions_run():
+    earlier = earlier_hparams(
+        config.resolve_config(dict(config.default_config(), dataset="mnist1d"))
+    )
+    base = config.resolve_config(
+        dict(config.default_config(), dataset="mnist1d")
+    )
+    assert runs.hparams_match(base, earlier)
+    for overrides in (
+        {"architecture": "cnn"},
+        {"use_bias": False},
+        {"optimizer": "momentum"},
+        # Stopping is checked every few steps now, not at evaluations.
+        {"stop_train_loss": 0.01},
+    ):
+        config_ = dict(base, **overrides)
+        assert not runs.hparams_match(config_, earlier), overrides
+        assert runs.config_fingerprint(config_) != runs.config_fingerprint(
+            base
+        )
+
+
+def test_keys_a_run_never_reads_do_not_tell_runs_apart():
+    mlp = config.resolve_config(
+        dict(config.default_config(), dataset="mnist1d")
+    )
+    cnn = dict(mlp, architecture="cnn")
+    for config_, overrides in (
+        (mlp, {"conv_channels": 8, "momentum": 0.5, "stop_check_steps": 7}),
+        (cnn, {"num_hidden_layers": 4, "layer_width": 7}),
+    ):
+        changed = dict(config_, **overrides)
+        assert runs.config_fingerprint(changed) == runs.config_fingerprint(
+            config_
+        )
+        assert runs.hparams_match(changed, config_)
+    # An MLP and a CNN are different runs, whichever is recorded.
+    assert not runs.hparams_match(mlp, cnn)
+    assert not runs.hparams_match(cnn, mlp)
+    assert runs.config_fingerprint(mlp) != runs.config_fingerprint(cnn)
+    # A CNN's head width counts once it has a head.
+    headed = dict(cnn, head_layers=1)
+    assert runs.config_fingerprint(
+        dict(headed, layer_width=7)
+    ) != runs.config_fingerprint(headed)
+
+
+def test_a_cnns_files_are_named_with_its_architecture():
+    hparams = dict(
+        config.resolve_config(
+            dict(
+                config.default_config(),
+                dataset="mnist1d",
+                architecture="cnn",
+            )
+        ),
+        start_time="2026-01-02T03:04:05+00:00",
+    )
+    assert runs.results_file_stem(hparams).startswith(
+        "20260102-030405_mnist1d_cnn_fr_lambda0_forward_noise0_seed1_"
+    )

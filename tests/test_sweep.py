@@ -783,6 +783,53 @@ class GridTest(tf.test.TestCase):
                 ):
                     self.configs_of(*arguments)
 
+    def test_architectures_and_data_sets_as_axes(self):
+        configs = self.configs_of(
+            "--regularization_norms=None",
+            "--random_seeds=1",
+            "--dataset=mnist1d",
+            "--grid=architecture=mlp,cnn",
+            "--grid=momentum=0.5,0.9",  # Unused by Adam: one run each.
+        )
+        self.assertEqual(
+            [
+                (
+                    config["architecture"],
+                    config["optimizer"],
+                    config["learning_rate"],
+                    config["train_steps"],
+                )
+                for config in configs
+            ],
+            [("mlp", "adam", 0.01, 6000), ("cnn", "adam", 0.01, 6000)],
+        )
+        # Each data set's own training defaults, where not given.
+        configs = self.configs_of(
+            "--regularization_norms=None",
+            "--random_seeds=1",
+            "--train_steps=10",
+            "--grid=dataset=synthetic,mnist1d",
+        )
+        self.assertEqual(
+            [
+                (
+                    config["dataset"],
+                    config["learning_rate"],
+                    config["train_steps"],
+                )
+                for config in configs
+            ],
+            [("synthetic", 0.001, 10), ("mnist1d", 0.01, 10)],
+        )
+        # A CNN on data that are not sequences is refused, naming both.
+        with self.assertRaisesRegex(
+            app.UsageError,
+            re.escape(
+                "architecture=cnn is not allowed with dataset=synthetic"
+            ),
+        ):
+            self.configs_of("--grid=architecture=mlp,cnn")
+
     def test_none_gets_one_run_per_seed(self):
         base = tiny_config("out", fisher_rao_method="central")
         configs = sweep.grid_configs(

@@ -373,6 +373,20 @@ class FlagsTest(tf.test.TestCase):
                 "--train_size=1500 plus --test_size=597 is 2097, more than "
                 "the 1797 examples of digits.",
             ),
+            (
+                ["--architecture=cnn"],
+                "--architecture=cnn is not allowed with --dataset=synthetic: "
+                "its inputs are not sequences (it allows --architecture=mlp).",
+            ),
+            (
+                ["--architecture=cnn", "--dataset=digits"],
+                "--architecture=cnn is not allowed with --dataset=digits",
+            ),
+            (
+                ["--dataset=mnist1d", "--train_size=4500"],
+                "--train_size=4500 is more than the 4000 training examples "
+                "of mnist1d.",
+            ),
         ]:
             with self.subTest(args=args):
                 status, stderr = refusal_of(*args)
@@ -387,6 +401,7 @@ class FlagsTest(tf.test.TestCase):
                 "--train_size=1200",
                 "--test_size=597",
             ],
+            ["--dataset=mnist1d", "--architecture=cnn"],
         ):
             self.assertEqual(refusal_of(*args)[0], 0)
 

@@ -17,13 +17,27 @@ The command line's refusals (one line, status 1) are tested through the
 training script, in test_synthetic_classification.py.
 """
 
+import re
+
 import helpers
 import pytest
 from absl import flags
 
 from fisher_rao_experiments import config, training_flags
 
-BAD_FLAGS = helpers.BAD_TRAINING_FLAGS
+# The shared list, and the flags issue 19 added.
+BAD_FLAGS = helpers.BAD_TRAINING_FLAGS + (
+    ("architecture", "rnn"),
+    ("optimizer", "nesterov"),
+    ("momentum", "1"),
+    ("momentum", "-0.5"),
+    ("stop_check_steps", "0"),
+    ("conv_layers", "0"),
+    ("conv_channels", "0"),
+    ("kernel_size", "0"),
+    ("conv_stride", "0"),
+    ("head_layers", "-1"),
+)
 
 
 @pytest.fixture
@@ -89,6 +103,42 @@ def test_validate_config_refuses_what_the_flags_refuse(flag_values):
         bad = dict(config.default_config(), **{name: parsed})
         with pytest.raises(ValueError, match=name):
             config.validate_config(bad)
+
+
+def test_every_rule_has_a_bad_flag():
+    assert {name for name, _ in BAD_FLAGS} >= set(config.CONFIG_KEYS) - {
+        "dataset",  # Choices refused by the enum (test_config).
+        "differentiate_probability",  # Booleans: every value parses.
+        "use_bias",
+        "validation_size",  # Refused with the sizes, below.
+        "stop_train_loss",
+        "weight_decay",
+        "label_noise",
+        "summary_dir",
+    }
+
+
+def test_a_cnn_and_sizes_are_refused_with_the_data_set(flag_values):
+    for arguments, message in (
+        (
+            ["--architecture=cnn"],
+            "--architecture=cnn is not allowed with --dataset=synthetic: its "
+            "inputs are not sequences (it allows --architecture=mlp).",
+        ),
+        (
+            ["--dataset=mnist1d", "--test_size=1001"],
+            "--test_size=1001 is more than the 1000 test examples of mnist1d.",
+        ),
+    ):
+        with pytest.raises(
+            flags.IllegalFlagValueError, match=re.escape(message)
+        ):
+            flag_values(["program", *arguments])
+        flag_values.unparse_flags()
+    flag_values(["program", "--architecture=cnn", "--dataset=mnist1d"])
+    assert training_flags.config_from_flags(flag_values)["architecture"] == (
+        "cnn"
+    )
 
 
 def test_sizes_are_refused_together_with_the_flags_names(flag_values):
