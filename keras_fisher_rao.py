@@ -381,7 +381,10 @@ class FisherRaoRegularizedModel(keras.Model):
                 trainable=False,
                 name="fisher_rao_lambda",
             )
-        self._fisher_rao_lambda = lambda_variable
+        # Held out of Keras's tracking: the wrapper's weights are the
+        # wrapped model's (get_weights, set_weights, count_params), and
+        # save() keeps lambda in the configuration.
+        self._lambda = _Untracked(lambda_variable)
         self.fisher_rao_norm_tracker = keras.metrics.Mean(
             name=_NORM_LOG_NAMES[norm]
         )
@@ -396,12 +399,12 @@ class FisherRaoRegularizedModel(keras.Model):
         fisher_rao_lambda = 0.01`, between fits or from a callback) takes
         effect at the next step. Accepts a finite number >= 0.
         """
-        return self._fisher_rao_lambda
+        return self._lambda.value
 
     @fisher_rao_lambda.setter
     def fisher_rao_lambda(self, value):
         _check_lambda(value)
-        self._fisher_rao_lambda.assign(float(value))
+        self._lambda.value.assign(float(value))
 
     def call(self, inputs, training=None):
         return self.model(inputs, training=training)
@@ -418,7 +421,7 @@ class FisherRaoRegularizedModel(keras.Model):
             "model": keras.saving.serialize_keras_object(self.model),
             "norm": self.norm,
             "fisher_rao_lambda": float(
-                keras.ops.convert_to_numpy(self._fisher_rao_lambda)
+                keras.ops.convert_to_numpy(self._lambda.value)
             ),
             "method": self.method,
             "perturbation": self.perturbation,
@@ -532,7 +535,7 @@ class FisherRaoRegularizedModel(keras.Model):
             # compute_loss divides by the number of replicas, so that the
             # replicas' summed gradients are the global batch's mean's.
             loss = loss + _per_replica(
-                tf.cast(self._fisher_rao_lambda, loss.dtype)
+                tf.cast(self._lambda.value, loss.dtype)
                 * tf.cast(norm, loss.dtype)
             )
             self._update_trackers(x, _all_replicas(loss), norm)
@@ -683,6 +686,13 @@ def linear_warm_up(fisher_rao_lambda, epochs):
         return final * min(1.0, epoch / epochs)
 
     return schedule
+
+
+class _Untracked:
+    """Holds a value Keras does not track (a plain object's attribute)."""
+
+    def __init__(self, value):
+        self.value = value
 
 
 class _TrainPassLosses:
@@ -1309,7 +1319,7 @@ _PROBABILITY_OPS = {"Softmax": "softmax", "Sigmoid": "sigmoid"}
 
 
 def _output_activation(outputs):
-    """"softmax" or "sigmoid" if `outputs` are probabilities, else None.
+    """ "softmax" or "sigmoid" if `outputs` are probabilities, else None.
 
     Keras marks what its softmax and sigmoid return (eagerly too); in a
     graph the op that made them also shows.

@@ -822,7 +822,13 @@ class RegularizedModelTest(
         directory = self.get_temp_dir()
         trained = sequential_mlp(self.params)
         expected = trained.predict(self.inputs, verbose=0)
-        compiled(trained).save_weights(os.path.join(directory, "r.weights.h5"))
+        regularized = compiled(trained)
+        # The wrapper's weights are the wrapped model's (lambda is not one).
+        self.assertEqual(
+            [v.path for v in regularized.weights],
+            [v.path for v in trained.weights],
+        )
+        regularized.save_weights(os.path.join(directory, "r.weights.h5"))
         trained.save_weights(os.path.join(directory, "m.weights.h5"))
         fresh = [
             sequential_mlp(ref.random_mlp(1, [4, 10, 10, 3])) for _ in range(2)
@@ -1932,45 +1938,55 @@ class LambdaTest(tf.test.TestCase, ToleranceMixin):
             )
 
 
-class HistoryTest(tf.test.TestCase, parameterized.TestCase, ToleranceMixin):
-    """What each logged number is."""
+class HistoryTest(tf.test.TestCase, ToleranceMixin):
+    """What each number `fit` logs is ("fre"'s name: the tests of evaluate,
+    binary heads and sparse labels)."""
 
-    @parameterized.parameters("fr", "fre")
-    def test_logged_numbers(self, norm):
+    def test_logged_numbers(self):
         use_float64(self)
         params, inputs, labels = small_mlp(batch=8)
         model = sequential_mlp(params)
-        kind = "standard" if norm == "fr" else "empirical"
 
-        def reference():
-            return keras_tape_reference(model, inputs, labels)[kind][0]
+        def reference_norm():
+            return keras_tape_reference(model, inputs, labels)["standard"][0]
 
-        before = reference()
-        cross_entropy = float(categorical_loss()(labels, model(inputs)))
-        history = fit_one_batch(
-            compiled(model, norm=norm, fisher_rao_lambda=0.3),
-            inputs,
-            labels,
+        def cross_entropy():
+            return float(categorical_loss()(labels, model(inputs)))
+
+        before = (cross_entropy(), reference_norm())
+        history = (
+            compiled(model, fisher_rao_lambda=0.3)
+            .fit(
+                inputs,
+                labels,
+                batch_size=len(inputs),
+                validation_data=(inputs, labels),
+                verbose=0,
+            )
+            .history
         )
-        name = (
-            "fisher_rao_norm" if norm == "fr" else "empirical_fisher_rao_norm"
+        self.assertEqual(
+            sorted(history),
+            [
+                "accuracy",
+                "fisher_rao_norm",
+                "loss",
+                "val_accuracy",
+                "val_fisher_rao_norm",
+                "val_loss",
+            ],
         )
-        self.assertEqual(sorted(history), sorted(["loss", "accuracy", name]))
-        # Training: the objective, lambda * norm included.
+        # Training, at the step's weights: the objective, lambda * norm
+        # included.
         self.assertAllClose(
-            history["loss"], [cross_entropy + 0.3 * before], rtol=1e-6
+            history["loss"], [before[0] + 0.3 * before[1]], rtol=1e-6
         )
-        self.assertAllClose(history[name], [before], rtol=1e-6)
-        # Validation, after the epoch's step: the compiled loss alone.
-        logs = compiled(model, norm=norm).evaluate(
-            inputs, labels, verbose=0, return_dict=True
-        )
+        self.assertAllClose(history["fisher_rao_norm"], [before[1]], rtol=1e-6)
+        # Validation, after the step: the compiled loss alone.
+        self.assertAllClose(history["val_loss"], [cross_entropy()], rtol=1e-6)
         self.assertAllClose(
-            logs["loss"],
-            float(categorical_loss()(labels, model(inputs))),
-            rtol=1e-6,
+            history["val_fisher_rao_norm"], [reference_norm()], rtol=1e-6
         )
-        self.assertAllClose(logs[name], reference(), rtol=1e-6)
 
 
 class MirroredStrategyTest(tf.test.TestCase):
