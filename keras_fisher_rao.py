@@ -284,11 +284,14 @@ class FisherRaoRegularizedModel(keras.Model):
     loss only; the norm is the batch's plain mean (over the global batch
     under a `tf.distribute` strategy, as Keras averages the loss).
 
-    The optimizer receives, for each variable, the gradient plain Keras
-    would give it for this objective: for a gathered variable (an
-    `Embedding`), one slice per gathered row as plain Keras gives, each
-    holding that row's gradient from the loss and the norm together, so that
-    with lambda = 0 training is bit-identical to the plain model's.
+    The optimizer receives, for each variable, the gradient of this
+    objective in the form plain Keras gives: for a gathered variable (an
+    `Embedding`), one `tf.IndexedSlices` slice per lookup, each holding that
+    lookup's gradient from the loss and the norm together (not one per
+    lookup and pass, whose large shares cancel only in their sum; in exact
+    mode a selected gathered variable adds one slice per row, the norm's
+    share through the direction). With lambda = 0 training is bit-identical
+    to the plain model's, under any optimizer.
 
     `fit` logs `"loss"` (the whole objective, lambda * norm included) and
     the norm, as `"fisher_rao_norm"` (`"fr"`) or
@@ -299,7 +302,8 @@ class FisherRaoRegularizedModel(keras.Model):
     mode. `predict` and `call` are the wrapped model's.
 
     `fisher_rao_lambda` is a non-trainable variable read at run time: set it
-    between fits or from a callback (`FisherRaoLambdaScheduler`). `save`
+    between fits or from a callback (`FisherRaoLambdaScheduler`). It is not
+    among the wrapper's weights, which are the wrapped model's. `save`
     and `keras.callbacks.ModelCheckpoint` write a `.keras` file that
     `keras.models.load_model` restores whole (the wrapped model, the norm,
     method, lambda, `should_regularize` if Keras can serialize it, and the

@@ -1618,7 +1618,7 @@ class MixedPrecisionTest(tf.test.TestCase, ToleranceMixin):
                 ref.gradients_relative_error(
                     results[kind][1], reference[kind][1]
                 ),
-                5e-2,
+                1e-2,
             )
         for method in ("forward", "central"):
             with self.assertRaisesRegex(
