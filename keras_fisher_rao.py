@@ -753,11 +753,11 @@ def _labels_like_logits(labels, logits, distribution):
     num_outputs = logits.shape[-1]
     if rank is None or logits_rank is None:
         return labels
-    if rank == logits_rank - 1:
+    if rank == logits_rank - 1 and distribution == "categorical":
         _check_leading_shape(labels.shape, labels.shape, logits.shape)
-        if distribution == "bernoulli":
-            return labels[..., tf.newaxis]
         return _one_hot(labels, num_outputs, logits)
+    if rank == logits_rank - 1 and num_outputs == 1:  # Bernoulli.
+        return _with_leading_shape_checked(labels, logits)[..., tf.newaxis]
     if (
         distribution == "categorical"
         and rank == logits_rank
@@ -767,6 +767,11 @@ def _labels_like_logits(labels, logits, distribution):
         _check_leading_shape(labels.shape[:-1], labels.shape, logits.shape)
         return _one_hot(tf.squeeze(labels, -1), num_outputs, logits)
     core.check_labels_shape(labels, logits)
+    return labels
+
+
+def _with_leading_shape_checked(labels, logits):
+    core.check_labels_shape(labels, logits[..., 0])
     return labels
 
 

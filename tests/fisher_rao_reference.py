@@ -35,6 +35,10 @@ from log p(y | z) = y log p + (1 - y) log(1 - p), whose derivative is
              = mean_i sum_k p_ik (1 - p_ik) (D z_ik)^2
   empirical: mean_i (sum_k (p_ik - y_ik) D z_ik)^2
 
+With p "frozen" (differentiate_probability=False) the standard one is the
+two-outcome sum p (1 - p)^2 D^2 + (1 - p) p^2 D^2 with the outer weights p
+and 1 - p held constant: for one logit, the two-class softmax of (0, z).
+
 The test modules' shared helpers live here too (tolerances, the small MLP's
 data, relative comparisons), so that no test module imports another.
 """

@@ -1567,6 +1567,13 @@ class BernoulliTest(tf.test.TestCase, parameterized.TestCase, ToleranceMixin):
         regularized.compile(optimizer="sgd", loss="categorical_crossentropy")
         with self.assertRaisesRegex(ValueError, "one logit.*constant"):
             fit_one_batch(regularized, self.inputs, self.binary)
+        with self.assertRaisesRegex(ValueError, r"\(8,\).*\(8, 3\)"):
+            kfr.empirical_fisher_rao_norm(
+                binary_mlp(outputs=3),
+                self.inputs,
+                self.binary[:, 0],
+                output_distribution="bernoulli",
+            )
         contradicting = kfr.FisherRaoRegularizedModel(
             model,
             norm="fr",
