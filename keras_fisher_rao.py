@@ -943,9 +943,12 @@ def _exact_passes(model, run, values, selected, options, collect_losses):
         )
         outputs = _outputs(logits, distribution)
     if not tf.executing_eagerly():  # Only a graph shows the ops.
-        core.check_exact_mode_applies(
-            offset, logits, _EXACT_MODE_DIFFERENTIATION
-        )
+        try:
+            core.check_exact_mode_applies(
+                offset, logits, _EXACT_MODE_DIFFERENTIATION
+            )
+        except ValueError as error:
+            raise _refusal(error) from None
     reads = [
         [(value, 1.0)] + ([] if direction is None else [(direction, 1.0)])
         for value, direction in zip(scaled, directions, strict=True)
@@ -1277,12 +1280,20 @@ def _refuse_probabilities(model, activation, where):
         if activation == "softmax"
         else "keras.losses.BinaryCrossentropy(from_logits=True)"
     )
-    raise ValueError(
-        f"model '{model.name}' ends in a {activation} ({where}), so it "
-        f"outputs probabilities; the Fisher-Rao norm needs logits. Drop the "
-        f"{activation} and train with a loss that takes logits (e.g. "
-        f"{loss})."
+    raise _refusal(
+        ValueError(
+            f"model '{model.name}' ends in a {activation} ({where}), so it "
+            f"outputs probabilities; the Fisher-Rao norm needs logits. Drop "
+            f"the {activation} and train with a loss that takes logits (e.g. "
+            f"{loss})."
+        )
     )
+
+
+def _refusal(error):
+    """`error`, marked as a refusal the eager trace must pass on."""
+    error.fisher_rao_refusal = True
+    return error
 
 
 def _output_layers(model):
@@ -1415,20 +1426,16 @@ def _check_by_tracing(model, inputs, options, training):
     that eager calls refuse what the `tf.function` path refuses: exact mode
     through ops it cannot differentiate (batch statistics in training mode,
     stop_gradient), and outputs from a softmax or sigmoid op that Keras did
-    not mark (`tf.nn.softmax` in a subclassed model's call).
+    not mark (`tf.nn.softmax` in a subclassed model's call). A model that
+    runs eagerly but cannot be traced is not checked further.
 
     Raises:
       ValueError: As the passes do in a `tf.function`.
     """
-    flat = [tf.convert_to_tensor(tensor) for tensor in tf.nest.flatten(inputs)]
+    # The batch's own shapes: a model written for them traces with them.
     specs = [
-        tf.TensorSpec(
-            [None] + tensor.shape.as_list()[1:]
-            if tensor.shape.rank
-            else tensor.shape,
-            tensor.dtype,
-        )
-        for tensor in flat
+        tf.TensorSpec.from_tensor(tf.convert_to_tensor(tensor))
+        for tensor in tf.nest.flatten(inputs)
     ]
     key = (
         bool(training),
@@ -1451,7 +1458,13 @@ def _check_by_tracing(model, inputs, options, training):
             training,
         )
 
-    tf.function(trace, autograph=False).get_concrete_function(*specs)
+    try:
+        tf.function(trace, autograph=False).get_concrete_function(*specs)
+    except Exception as error:  # Whatever a model's trace may raise.
+        if getattr(error, "fisher_rao_refusal", False):
+            raise
+        # A model that runs eagerly but cannot be traced: the eager passes,
+        # which succeeded, are all there is to check.
     checked.add(key)
 
 

@@ -949,6 +949,19 @@ class ActivatedSubclass(keras.Model):
         return self.activation(self.dense(inputs))
 
 
+class EagerOnlyModel(keras.Model):
+    """A float64 Dense(3) whose call reads its inputs' values (eager only)."""
+
+    def __init__(self):
+        super().__init__(dtype="float64")
+        self.dense = keras.layers.Dense(3, dtype="float64")
+        self(np.ones((1, 4)))
+
+    def call(self, inputs):
+        scale = 1.0 + float(np.abs(keras.ops.convert_to_numpy(inputs)).max())
+        return self.dense(inputs) / scale
+
+
 def two_output_model():
     inputs = keras.Input((4,))
     return keras.Model(
@@ -956,7 +969,7 @@ def two_output_model():
     )
 
 
-class BadInputTest(tf.test.TestCase, parameterized.TestCase):
+class BadInputTest(tf.test.TestCase, parameterized.TestCase, ToleranceMixin):
     """The graph library's errors for the same mistakes, and Keras's own."""
 
     @classmethod
@@ -1146,6 +1159,18 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
         )
         history = regularized.fit(inputs, labels, epochs=2, verbose=0)
         self.assertLen(history.history["fisher_rao_norm"], 2)
+
+    def test_a_model_that_only_runs_eagerly_is_not_refused(self):
+        # The eager calls' trace (their graph checks) cannot run it.
+        model = EagerOnlyModel()
+        reference = keras_tape_reference(model, self.inputs, self.labels)
+        for method in ("exact", "central"):
+            self.assertRelativelyClose(
+                self.call("standard", model=model, method=method),
+                reference["standard"][0],
+                1e-6,
+                method,
+            )
 
     def test_exact_refuses_stop_gradient_in_a_tf_function(self):
         inputs = keras.Input((4,), dtype="float64")
