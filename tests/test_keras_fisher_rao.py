@@ -1321,6 +1321,27 @@ class EmbeddingTest(tf.test.TestCase, parameterized.TestCase, ToleranceMixin):
         self.fit(regularized)
         assertWeightsEqual(self, model, self.plain_weights)
 
+    def test_xla_compiles_the_step(self):
+        # fit's choice on a machine with a GPU (jit_compile="auto"). In
+        # float64: XLA rounds otherwise, and a difference amplifies that.
+        use_float64(self)
+        weights = []
+        for jit_compile in (True, False):
+            model = text_model("float64")
+            regularized = kfr.FisherRaoRegularizedModel(
+                model, norm="fre", fisher_rao_lambda=0.05, method="forward"
+            )
+            regularized.compile(
+                optimizer=keras.optimizers.Adam(0.05),
+                loss="categorical_crossentropy",
+                jit_compile=jit_compile,
+            )
+            self.assertEqual(regularized.jit_compile, jit_compile)
+            self.fit(regularized)
+            weights.append([v.numpy() for v in model.trainable_variables])
+        for compiled_weights, plain_weights in zip(*weights, strict=True):
+            self.assertAllClose(compiled_weights, plain_weights, atol=1e-10)
+
     def captured_gradients(self, model, method, should_regularize, weight):
         """The gradients one eager train_step hands the optimizer."""
         regularized = kfr.FisherRaoRegularizedModel(
