@@ -1855,6 +1855,10 @@ class SavingTest(tf.test.TestCase, ToleranceMixin):
         )
         self.assertEqual(float(loaded.fisher_rao_lambda), 0.2)
         self.assertTrainsOnAlike(loaded, original)
+        # clone_model: the same configuration around a fresh model.
+        clone = keras.models.clone_model(original)
+        self.assertEqual(clone.get_config()["norm"], "fre")
+        self.assertIsNot(clone.model, original.model)
 
     def test_model_checkpoint_keras_file(self):
         original = self.regularized()
