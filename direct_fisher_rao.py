@@ -92,7 +92,9 @@ def make_standard_fisher_regularizer(
       make_logits: Callable with no arguments that builds the network with
         `tf.compat.v1.get_variable` (directly or through
         `tf.compat.v1.layers`) and returns float logits of shape
-        `[batch, ..., num_classes]`.
+        `[batch, ..., num_classes]` with num_classes >= 2 (a Bernoulli
+        output with logit z is the two logits `(0, z)`:
+        `tf.concat([tf.zeros_like(z), z], axis=-1)`).
       scope_name: Name of the variable scope the network is built in.
       should_regularize: Callable taking a trainable variable's full name
         (e.g. "fisher_rao/dense/kernel") and returning whether it belongs to
@@ -113,8 +115,10 @@ def make_standard_fisher_regularizer(
         eager code: the builder needs graph mode (see `keras_fisher_rao`).
       TypeError: If `make_logits` or `should_regularize` is not callable.
       ValueError: On a bad `perturbation`, `method` or scope, logits that are
-        not floating of rank >= 2, or logits that depend on trainable
-        variables the custom getter cannot perturb.
+        not floating of rank >= 2 or have one column (a softmax over one
+        logit is constant; unknown until run time, an InvalidArgumentError
+        there), or logits that depend on trainable variables the custom
+        getter cannot perturb.
     """
     _check_graph_mode()
     logits, log_probs, log_prob_derivative = _log_probs_and_derivative(
@@ -227,6 +231,7 @@ def _log_probs_and_derivative(
         else contextlib.nullcontext()
     ):
         logits = _build_logits(make_logits, scope_name, reuse=reuse)
+    core.check_more_than_one_logit(logits)
     if labels is not None:
         core.check_labels_shape(labels, logits)
     first_pass_logits = logits
@@ -251,7 +256,24 @@ def _log_probs_and_derivative(
     if not getter.scaled_names:
         # Nothing is perturbed: the derivative is exactly 0, not rounding.
         derivative = tf.zeros_like(log_probs)
+    if logits.shape.rank is None or logits.shape[-1] is None:
+        derivative = _with_more_than_one_logit_at_run_time(logits, derivative)
     return logits, log_probs, derivative
+
+
+def _with_more_than_one_logit_at_run_time(logits, derivative):
+    """`derivative`, failing at run time if the logits have one column (the
+    static check could not tell)."""
+    check = tf.debugging.assert_greater(
+        tf.shape(logits)[-1],
+        1,
+        message="make_logits() returns one logit per example; a softmax over "
+        "one logit is constant, so the regularizer would be exactly 0. For a "
+        "Bernoulli output with logit z, return the two logits "
+        "tf.concat([tf.zeros_like(z), z], axis=-1)",
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(derivative)
 
 
 @contextlib.contextmanager

@@ -20,10 +20,17 @@ their arguments and of the logits, the finite-difference formulas, the
 standard and empirical regularizers, and the graph walk that finds ops
 exact mode cannot differentiate through.
 
-With D the derivative along theta_S (of `f(theta + e * theta_S)` in e at 0):
+With D the derivative along theta_S (of `f(theta + e * theta_S)` in e at 0),
+for a softmax output:
 
   standard:  mean_i sum_k p_ik (D log softmax_k(logits_i))^2,  p = softmax
   empirical: mean_i (D CE(labels_i, logits_i))^2
+
+and for independent sigmoid outputs z (Bernoulli, p = sigmoid(z); only
+`keras_fisher_rao` builds them):
+
+  standard:  mean_i sum_k p_ik (1 - p_ik) (D z_ik)^2
+  empirical: mean_i (sum_k (p_ik - y_ik) D z_ik)^2
 """
 
 import math
@@ -34,9 +41,12 @@ import tensorflow as tf
 
 __all__ = [
     "METHODS",
+    "bernoulli_empirical_regularizer",
+    "bernoulli_standard_regularizer",
     "check_exact_mode_applies",
     "check_labels_shape",
     "check_method",
+    "check_more_than_one_logit",
     "check_perturbation",
     "check_should_regularize",
     "check_step_resolves",
@@ -151,6 +161,28 @@ def checked_logits(logits, producer="make_logits()"):
             f"([batch, ..., num_classes]); got shape {logits.shape}."
         )
     return logits
+
+
+def check_more_than_one_logit(logits, producer="make_logits()"):
+    """Raises ValueError if the logits' last dimension is statically 1.
+
+    A softmax over one logit is constant (probability 1), so both softmax
+    regularizers would be exactly 0 whatever the network.
+
+    Args:
+      logits: The logits, a tensor.
+      producer: Who returned them, as the message names it.
+    """
+    if logits.shape.rank and logits.shape[-1] == 1:
+        raise ValueError(
+            f"{producer} returns one logit per example (shape "
+            f"{logits.shape}); a softmax over one logit is constant, so the "
+            f"Fisher-Rao regularizer would be exactly 0. For a binary "
+            f"(Bernoulli) output with logit z, return the two logits "
+            f"tf.concat([tf.zeros_like(z), z], axis=-1): their softmax is "
+            f"(1 - sigmoid(z), sigmoid(z)), and the labels are then one-hot "
+            f"over the two classes."
+        )
 
 
 def convert_labels(labels):
@@ -281,6 +313,66 @@ def empirical_regularizer(labels, logits, derivative):
         # CE is linear in the log-probabilities, so is its derivative.
         cross_entropy_derivative = -tf.reduce_sum(labels * derivative, axis=-1)
         return tf.reduce_mean(tf.square(cross_entropy_derivative))
+
+
+def bernoulli_standard_regularizer(
+    logits, derivative, differentiate_probability
+):
+    """mean_i sum_k p_ik (1 - p_ik) D_ik^2, with p = sigmoid(logits).
+
+    The standard regularizer of independent Bernoulli outputs: for each
+    logit z, E_y[(D log p(y | z))^2] = p (1 - p) (D z)^2, and independent
+    outputs add. It is computed as the two-class softmax regularizer of the
+    logits (0, z), sum_c q_c (D log q_c)^2 with q = (1 - p, p),
+    D log q_1 = (1 - p) D z and D log q_0 = -p D z, so that for one logit
+    the two agree in value and gradient, with `differentiate_probability`
+    False too.
+
+    Args:
+      logits: The logits z, `[batch, ..., outputs]`.
+      derivative: D z, same shape.
+      differentiate_probability: If False, the weights q are held out of
+        the gradient.
+
+    Returns:
+      A scalar of their dtype (the mean is over every leading dimension).
+    """
+    with tf.name_scope("bernoulli_standard_fisher_regularizer"):
+        positive, negative = tf.sigmoid(logits), tf.sigmoid(-logits)
+        weight_positive, weight_negative = positive, negative
+        if not differentiate_probability:
+            weight_positive = tf.stop_gradient(positive)
+            weight_negative = tf.stop_gradient(negative)
+        per_output = weight_positive * tf.square(
+            negative * derivative
+        ) + weight_negative * tf.square(positive * derivative)
+        return tf.reduce_mean(tf.reduce_sum(per_output, axis=-1))
+
+
+def bernoulli_empirical_regularizer(labels, logits, derivative):
+    """mean_i (sum_k (sigmoid(z_ik) - y_ik) D z_ik)^2.
+
+    The empirical regularizer of independent Bernoulli outputs: the square
+    of D of the binary cross-entropy summed over the outputs (the negative
+    log-likelihood), whose derivative in z is sigmoid(z) - y.
+
+    Args:
+      labels: Targets in [0, 1] with the logits' shape, any float or
+        integer dtype; a mismatch only known at run time fails there.
+      logits: The logits z.
+      derivative: D z, shaped like the logits.
+
+    Returns:
+      A scalar of the logits' dtype.
+    """
+    with tf.name_scope("bernoulli_empirical_fisher_regularizer"):
+        labels = _with_run_time_shape_check(
+            tf.cast(labels, logits.dtype), logits
+        )
+        log_likelihood_derivative = tf.reduce_sum(
+            (tf.sigmoid(logits) - labels) * derivative, axis=-1
+        )
+        return tf.reduce_mean(tf.square(log_likelihood_derivative))
 
 
 # ---------------------------------------------------------------------------

@@ -26,12 +26,116 @@ Three ways to get D z: closed forms derived by hand (`trig_*`), forward-mode
 tangents through a numpy ReLU MLP (`mlp_*`), and per-example reverse-mode
 gradients dotted with theta_S in eager TensorFlow (`tape_reference`, and
 `function_tape_reference` for any network, e.g. a Keras model).
+
+For independent sigmoid outputs (Bernoulli, p = sigmoid(z)), derived by hand
+from log p(y | z) = y log p + (1 - y) log(1 - p), whose derivative is
+(y - p) D z:
+
+  standard:  mean_i sum_k E_y[((y_ik - p_ik) D z_ik)^2]
+             = mean_i sum_k p_ik (1 - p_ik) (D z_ik)^2
+  empirical: mean_i (sum_k (p_ik - y_ik) D z_ik)^2
+
+With p "frozen" (differentiate_probability=False) the standard one is the
+two-outcome sum p (1 - p)^2 D^2 + (1 - p) p^2 D^2 with the outer weights p
+and 1 - p held constant: for one logit, the two-class softmax of (0, z).
+
+The test modules' shared helpers live here too (tolerances, the small MLP's
+data, relative comparisons), so that no test module imports another.
 """
 
 import numpy as np
 import tensorflow as tf
 
 KINDS = ("standard", "standard_frozen_p", "empirical")
+
+# Issue 6: "exact" within these of an independent reference.
+FLOAT64_RTOL = 1e-6
+FLOAT32_RTOL = 1e-3
+
+# Seed of the ReLU MLPs' weights (rounded to float32, so that float32 runs
+# see the same net) and data.
+MLP_SEED = 7
+
+
+def round_to_float32(array):
+    return np.asarray(array, np.float32).astype(np.float64)
+
+
+def mlp_params(layer_sizes, seed=MLP_SEED, bias_scale=0.5):
+    return [
+        (round_to_float32(kernel), round_to_float32(bias))
+        for kernel, bias in random_mlp(seed, layer_sizes, bias_scale)
+    ]
+
+
+def mlp_data(batch, num_inputs, num_classes, seed=MLP_SEED):
+    rng = np.random.default_rng(seed + 1)
+    inputs = round_to_float32(rng.normal(size=(batch, num_inputs)))
+    labels = np.eye(num_classes)[rng.integers(0, num_classes, batch)]
+    return inputs, labels
+
+
+def small_mlp(batch=6):
+    """A 4-10-10-3 biased ReLU MLP's parameters, inputs and labels."""
+    return (mlp_params([4, 10, 10, 3]),) + mlp_data(batch, 4, 3)
+
+
+def finite_difference_rtol(method, perturbation):
+    """Relative error allowed for a finite-difference method on a smooth model.
+
+    Forward's value (and gradient) is off by c eps, central's by c eps^2; on
+    the models of the tests c < 2, so 10 leaves room without hiding an error
+    of a different order.
+    """
+    if method == "forward":
+        return 10 * perturbation
+    if method == "central":
+        return 10 * perturbation**2 + 1e-9
+    return 1e-10
+
+
+class ToleranceMixin:
+    """Relative comparisons that refuse to pass on a zero reference."""
+
+    def assertRelativelyClose(self, actual, expected, rtol, msg=None):
+        actual = np.asarray(actual, np.float64)
+        expected = np.asarray(expected, np.float64)
+        scale = np.linalg.norm(expected)
+        self.assertGreater(scale, 0.0, msg=f"zero reference ({msg})")
+        error = np.linalg.norm(actual - expected) / scale
+        self.assertLessEqual(
+            error,
+            rtol,
+            msg=f"relative error {error:.3g} > {rtol:.3g} ({msg}): "
+            f"actual {_summary(actual)}, expected {_summary(expected)}",
+        )
+
+    def assertGradientsClose(self, actual, expected, rtol, msg=None):
+        self.assertLen(actual, len(expected))
+        pairs = zip(actual, expected, strict=True)
+        for index, (got, want) in enumerate(pairs):
+            self.assertRelativelyClose(
+                got, want, rtol, msg=f"{msg}, variable {index}"
+            )
+
+
+def _summary(array):
+    if array.size <= 6:
+        return str(array)
+    return f"array of shape {array.shape}, first {array.ravel()[:3]}"
+
+
+def relative_error(actual, expected):
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    return float(np.linalg.norm(actual - expected) / np.linalg.norm(expected))
+
+
+def gradients_relative_error(actual, expected):
+    """Relative error of all gradients together, as one flat vector."""
+    return relative_error(
+        np.concatenate([np.ravel(g) for g in actual]),
+        np.concatenate([np.ravel(g) for g in expected]),
+    )
 
 
 def softmax(logits):
@@ -100,6 +204,34 @@ def regularizer(
         log_prob_derivative(logits, logits_derivative),
         labels,
         probabilities,
+    )
+
+
+def bernoulli_regularizer(kind, logits, logits_derivative, labels=None):
+    """The Bernoulli regularizers' values from z and D z (see the top).
+
+    Args:
+      kind: "standard" or "empirical".
+      logits: [batch, outputs] logits z, each a Bernoulli's log-odds.
+      logits_derivative: [batch, outputs] D z.
+      labels: [batch, outputs] targets in [0, 1], for "empirical".
+
+    Returns:
+      The regularizer, a float.
+    """
+    probabilities = 1.0 / (1.0 + np.exp(-logits))
+    if kind == "empirical":
+        return float(
+            np.mean(
+                np.sum((probabilities - labels) * logits_derivative, -1) ** 2
+            )
+        )
+    return float(
+        np.mean(
+            np.sum(
+                probabilities * (1 - probabilities) * logits_derivative**2, -1
+            )
+        )
     )
 
 
@@ -303,7 +435,11 @@ def tape_reference(params, inputs, labels, selected=None):
 
 
 def function_tape_reference(
-    logits_function, variables, labels, variable_selected=None
+    logits_function,
+    variables,
+    labels,
+    variable_selected=None,
+    output="categorical",
 ):
     """`tape_reference` for any network: a function of tf.Variables.
 
@@ -314,9 +450,12 @@ def function_tape_reference(
       variables: The tf.Variables theta, in the order of the gradients.
       labels: [batch, classes] array.
       variable_selected: One boolean per variable (theta_S); all if None.
+      output: "categorical" (softmax over the classes) or "bernoulli"
+        (a sigmoid per logit; the formulas at the top).
 
     Returns:
-      As `tape_reference`, the gradients in the order of `variables`.
+      As `tape_reference`, the gradients (dense, also for a gathered
+      variable) in the order of `variables`.
     """
     if variable_selected is None:
         variable_selected = [True] * len(variables)
@@ -327,9 +466,13 @@ def function_tape_reference(
             for variable, on in zip(variables, variable_selected, strict=True)
         ]
         with tf.GradientTape(persistent=True) as inner:
-            log_probs = tf.nn.log_softmax(logits_function())
+            logits = logits_function()
+            # D is taken of log softmax for a softmax, of z for sigmoids.
+            features = (
+                logits if output == "bernoulli" else tf.nn.log_softmax(logits)
+            )
             # Sliced under the inner tape, so each entry has a gradient.
-            entries = [tf.unstack(row) for row in tf.unstack(log_probs)]
+            entries = [tf.unstack(row) for row in tf.unstack(features)]
         rows = []
         for row_entries in entries:
             row = []
@@ -342,7 +485,10 @@ def function_tape_reference(
                 row.append(
                     tf.add_n(
                         [
-                            tf.reduce_sum(gradient * direction)
+                            # Dense, also for a gathered variable's slices.
+                            tf.reduce_sum(
+                                tf.convert_to_tensor(gradient) * direction
+                            )
                             for gradient, direction in zip(
                                 gradients, directions, strict=True
                             )
@@ -351,26 +497,57 @@ def function_tape_reference(
                 )
             rows.append(tf.stack(row))
         derivative = tf.stack(rows)
-        probabilities = tf.exp(log_probs)
-        labels = tf.constant(labels, log_probs.dtype)
-        values = {
-            "standard": tf.reduce_mean(
-                tf.reduce_sum(probabilities * derivative**2, axis=-1)
-            ),
-            "standard_frozen_p": tf.reduce_mean(
-                tf.reduce_sum(
-                    tf.stop_gradient(probabilities) * derivative**2, axis=-1
-                )
-            ),
-            "empirical": tf.reduce_mean(
-                tf.reduce_sum(labels * derivative, axis=-1) ** 2
-            ),
-        }
+        labels = tf.constant(labels, features.dtype)
+        if output == "bernoulli":
+            probabilities = tf.sigmoid(logits)
+            complement = 1 - probabilities
+            # Frozen p: the two outcomes' weights p and 1 - p held constant
+            # in p (1 - p)^2 D^2 + (1 - p) p^2 D^2 (= p (1 - p) D^2).
+            frozen = tf.stop_gradient(probabilities)
+            values = {
+                "standard": tf.reduce_mean(
+                    tf.reduce_sum(
+                        probabilities * complement * derivative**2, axis=-1
+                    )
+                ),
+                "standard_frozen_p": tf.reduce_mean(
+                    tf.reduce_sum(
+                        (
+                            frozen * complement**2
+                            + (1 - frozen) * probabilities**2
+                        )
+                        * derivative**2,
+                        axis=-1,
+                    )
+                ),
+                "empirical": tf.reduce_mean(
+                    tf.reduce_sum(
+                        (probabilities - labels) * derivative, axis=-1
+                    )
+                    ** 2
+                ),
+            }
+        else:
+            probabilities = tf.exp(features)
+            values = {
+                "standard": tf.reduce_mean(
+                    tf.reduce_sum(probabilities * derivative**2, axis=-1)
+                ),
+                "standard_frozen_p": tf.reduce_mean(
+                    tf.reduce_sum(
+                        tf.stop_gradient(probabilities) * derivative**2,
+                        axis=-1,
+                    )
+                ),
+                "empirical": tf.reduce_mean(
+                    tf.reduce_sum(labels * derivative, axis=-1) ** 2
+                ),
+            }
     return {
         kind: (
             float(value),
             [
-                g.numpy()
+                tf.convert_to_tensor(g).numpy()
                 for g in outer.gradient(
                     value,
                     variables,

@@ -39,41 +39,23 @@ TRIG_A, TRIG_B = 0.7, -1.3
 TRIG_INPUTS = np.array([-1.5, -0.2, 0.4, 2.0])
 TRIG_LABELS = np.eye(3)[[0, 2, 1, 0]]
 
-# Seed of the ReLU MLPs' weights (rounded to float32, so that float32 runs
-# see the same net) and data.
-MLP_SEED = 7
-
-# Issue 6: "exact" within these of an independent reference.
-FLOAT64_RTOL = 1e-6
-FLOAT32_RTOL = 1e-3
+# Shared with the Keras tests through fisher_rao_reference.
+MLP_SEED = ref.MLP_SEED
+FLOAT64_RTOL = ref.FLOAT64_RTOL
+FLOAT32_RTOL = ref.FLOAT32_RTOL
+ToleranceMixin = ref.ToleranceMixin
+round_to_float32 = ref.round_to_float32
+mlp_params = ref.mlp_params
+mlp_data = ref.mlp_data
+small_mlp = ref.small_mlp
+relative_error = ref.relative_error
+gradients_relative_error = ref.gradients_relative_error
+finite_difference_rtol = ref.finite_difference_rtol
 
 
 def regularize_all(name):
     del name  # Every variable.
     return True
-
-
-def round_to_float32(array):
-    return np.asarray(array, np.float32).astype(np.float64)
-
-
-def mlp_params(layer_sizes, seed=MLP_SEED, bias_scale=0.5):
-    return [
-        (round_to_float32(kernel), round_to_float32(bias))
-        for kernel, bias in ref.random_mlp(seed, layer_sizes, bias_scale)
-    ]
-
-
-def mlp_data(batch, num_inputs, num_classes, seed=MLP_SEED):
-    rng = np.random.default_rng(seed + 1)
-    inputs = round_to_float32(rng.normal(size=(batch, num_inputs)))
-    labels = np.eye(num_classes)[rng.integers(0, num_classes, batch)]
-    return inputs, labels
-
-
-def small_mlp(batch=6):
-    """A 4-10-10-3 biased ReLU MLP's parameters, inputs and labels."""
-    return (mlp_params([4, 10, 10, 3]),) + mlp_data(batch, 4, 3)
 
 
 def flatten(params):
@@ -249,50 +231,6 @@ def run(fetches):
         return session.run(fetches)
 
 
-class ToleranceMixin:
-    """Relative comparisons that refuse to pass on a zero reference."""
-
-    def assertRelativelyClose(self, actual, expected, rtol, msg=None):
-        actual = np.asarray(actual, np.float64)
-        expected = np.asarray(expected, np.float64)
-        scale = np.linalg.norm(expected)
-        self.assertGreater(scale, 0.0, msg=f"zero reference ({msg})")
-        error = np.linalg.norm(actual - expected) / scale
-        self.assertLessEqual(
-            error,
-            rtol,
-            msg=f"relative error {error:.3g} > {rtol:.3g} ({msg}): "
-            f"actual {_summary(actual)}, expected {_summary(expected)}",
-        )
-
-    def assertGradientsClose(self, actual, expected, rtol, msg=None):
-        self.assertLen(actual, len(expected))
-        pairs = zip(actual, expected, strict=True)
-        for index, (got, want) in enumerate(pairs):
-            self.assertRelativelyClose(
-                got, want, rtol, msg=f"{msg}, variable {index}"
-            )
-
-
-def _summary(array):
-    if array.size <= 6:
-        return str(array)
-    return f"array of shape {array.shape}, first {array.ravel()[:3]}"
-
-
-def relative_error(actual, expected):
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    return float(np.linalg.norm(actual - expected) / np.linalg.norm(expected))
-
-
-def gradients_relative_error(actual, expected):
-    """Relative error of all gradients together, as one flat vector."""
-    return relative_error(
-        np.concatenate([np.ravel(g) for g in actual]),
-        np.concatenate([np.ravel(g) for g in expected]),
-    )
-
-
 def trig_reference(kind, a, b, along_a=True, along_b=True):
     """The exact regularizer of the closed-form model as a function of a, b.
 
@@ -336,20 +274,6 @@ def tape_case(width, depth):
     params = mlp_params([8] + [width] * depth + [3], seed=0)
     inputs, labels = mlp_data(batch, 8, 3, seed=0)
     return params, inputs, labels, ref.tape_reference(params, inputs, labels)
-
-
-def finite_difference_rtol(method, perturbation):
-    """Relative error allowed for a finite-difference method on a smooth model.
-
-    Forward's value (and gradient) is off by c eps, central's by c eps^2; on
-    the models of this file c < 2, so 10 leaves room without hiding an error
-    of a different order.
-    """
-    if method == "forward":
-        return 10 * perturbation
-    if method == "central":
-        return 10 * perturbation**2 + 1e-9
-    return 1e-10
 
 
 def rounding_rtol(method, perturbation=1e-4):
@@ -1250,6 +1174,39 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
                 build_regularizer(
                     kind, lambda: tf.constant([1.0, 2.0, 3.0]), [1.0, 0.0, 0.0]
                 )
+
+    @parameterized.product(kind=["standard", "empirical"], method=dfr.METHODS)
+    def test_one_logit_refused_with_the_bernoulli_form(self, kind, method):
+        # A softmax over one logit is constant: the regularizer would be 0.
+        def make_logits():
+            kernel = tf.compat.v1.get_variable("kernel", [4, 1], tf.float64)
+            return tf.matmul(np.ones([2, 4]), kernel)
+
+        with tf.Graph().as_default():
+            with self.assertRaisesRegex(
+                ValueError,
+                r"one logit.*\(2, 1\).*exactly 0.*"
+                r"tf\.concat\(\[tf\.zeros_like\(z\), z\], axis=-1\)",
+            ):
+                build_regularizer(
+                    kind, make_logits, np.ones([2, 1]), method=method
+                )
+
+    def test_one_logit_refused_at_run_time_when_unknown(self):
+        def make_logits():
+            kernel = tf.compat.v1.get_variable("kernel", [4, 3], tf.float64)
+            return tf.matmul(np.ones([2, 4]), kernel)[:, :columns]
+
+        with tf.Graph().as_default() as graph:
+            columns = tf.compat.v1.placeholder(tf.int32, [])
+            _, regularizer = build_regularizer("standard", make_logits)
+            with tf.compat.v1.Session(graph=graph) as session:
+                session.run(tf.compat.v1.global_variables_initializer())
+                self.assertGreater(session.run(regularizer, {columns: 2}), 0.0)
+                with self.assertRaisesRegex(
+                    tf.errors.InvalidArgumentError, "one logit.*zeros_like"
+                ):
+                    session.run(regularizer, {columns: 1})
 
     def test_labels_shape_mismatch_names_both_shapes(self):
         for shape in ((4, 2), (3, 3), (4, 3, 1)):

@@ -15,30 +15,38 @@
 
 The expected values come from tests/fisher_rao_reference.py (forward-mode
 tangents through a numpy MLP, per-example gradients of any network in eager
-TensorFlow) and from direct_fisher_rao on the same weights. `import keras`
+TensorFlow, for softmax and sigmoid outputs), from plain Keras training the
+same model, and from direct_fisher_rao on the same weights. `import keras`
 is Keras 3 here; tf.keras is tf-keras (conftest sets TF_USE_LEGACY_KERAS).
+The several-device test runs tests/mirrored_fit.py in a fresh process (the
+CPU is split into two devices before TensorFlow starts).
 """
 
+import functools
+import json
 import os
+import subprocess
+import sys
 from unittest import mock
 
 import fisher_rao_reference as ref
 import keras
 import numpy as np
 import tensorflow as tf
-import test_direct_fisher_rao as graph_tests
 from absl.testing import parameterized
 
+import direct_fisher_rao as dfr
 import keras_fisher_rao as kfr
 
 KINDS = ref.KINDS
 METHODS = kfr.METHODS
 PERTURBATION = 1e-4
-FLOAT64_RTOL = graph_tests.FLOAT64_RTOL
-FLOAT32_RTOL = graph_tests.FLOAT32_RTOL
-ToleranceMixin = graph_tests.ToleranceMixin
-finite_difference_rtol = graph_tests.finite_difference_rtol
+FLOAT64_RTOL = ref.FLOAT64_RTOL
+FLOAT32_RTOL = ref.FLOAT32_RTOL
+ToleranceMixin = ref.ToleranceMixin
+finite_difference_rtol = ref.finite_difference_rtol
 ZERO = tf.UnconnectedGradients.ZERO
+TESTS = os.path.dirname(os.path.abspath(__file__))
 
 
 # ---------------------------------------------------------------------------
@@ -182,7 +190,60 @@ def conv_net(seed=4):
 
 def small_mlp(batch=6):
     """A 4-10-10-3 biased ReLU MLP's parameters, inputs and one-hot labels."""
-    return graph_tests.small_mlp(batch)
+    return ref.small_mlp(batch)
+
+
+def graph_library_results(params, inputs, labels, method):
+    """`{kind: (value, gradients)}` of direct_fisher_rao on the same MLP."""
+
+    def make_logits():
+        hidden = tf.constant(inputs, tf.float64)
+        for layer, (kernel, bias) in enumerate(params):
+            with tf.compat.v1.variable_scope(f"layer{layer}"):
+                kernel = tf.compat.v1.get_variable(
+                    "kernel", initializer=kernel
+                )
+                bias = tf.compat.v1.get_variable("bias", initializer=bias)
+            hidden = tf.matmul(hidden, kernel) + bias
+            if layer < len(params) - 1:
+                hidden = tf.nn.relu(hidden)
+        return hidden
+
+    def every_variable(name):
+        del name
+        return True
+
+    with tf.Graph().as_default():
+        regularizers = {}
+        for index, kind in enumerate(KINDS):
+            if kind == "empirical":
+                _, regularizers[kind] = dfr.make_empirical_fisher_regularizer(
+                    make_logits,
+                    labels,
+                    "fisher_rao",
+                    every_variable,
+                    PERTURBATION,
+                    method=method,
+                    reuse=index > 0,
+                )
+            else:
+                _, regularizers[kind] = dfr.make_standard_fisher_regularizer(
+                    make_logits,
+                    "fisher_rao",
+                    every_variable,
+                    PERTURBATION,
+                    kind == "standard",
+                    method=method,
+                    reuse=index > 0,
+                )
+        variables = tf.compat.v1.trainable_variables("fisher_rao")
+        fetches = {
+            kind: (regularizer, tf.gradients(regularizer, variables))
+            for kind, regularizer in regularizers.items()
+        }
+        with tf.compat.v1.Session() as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            return session.run(fetches)
 
 
 # ---------------------------------------------------------------------------
@@ -227,14 +288,27 @@ def values_and_gradients(
     }
 
 
-def keras_tape_reference(model, inputs, labels, training=False, selected=None):
-    """ref.function_tape_reference for a Keras model, its state restored."""
+def keras_tape_reference(
+    model,
+    inputs,
+    labels,
+    training=False,
+    selected=None,
+    output="categorical",
+    logits_of=None,
+):
+    """ref.function_tape_reference for a Keras model, its state restored.
+
+    `logits_of`, if given, maps the model's output to the reference's
+    logits (e.g. one logit z to the two logits (0, z)).
+    """
     state = [v.numpy() for v in model.non_trainable_variables]
     result = ref.function_tape_reference(
-        lambda: model(inputs, training=training),
+        lambda: (logits_of or tf.identity)(model(inputs, training=training)),
         [v.value for v in model.trainable_variables],
         labels,
         selected,
+        output,
     )
     for variable, value in zip(
         model.non_trainable_variables, state, strict=True
@@ -328,15 +402,9 @@ class MlpReferenceTest(
             self.labels,
             method=method,
         )
-        with tf.Graph().as_default():
-            _, regularizers, variables = graph_tests.build_all_kinds(
-                graph_tests.make_mlp_logits(self.params, self.inputs),
-                self.labels,
-                method,
-            )
-            graph_results = graph_tests.values_and_gradients(
-                regularizers, variables
-            )
+        graph_results = graph_library_results(
+            self.params, self.inputs, self.labels, method
+        )
         for kind in KINDS:
             self.assertRelativelyClose(
                 keras_results[kind][0],
@@ -382,7 +450,7 @@ class ShouldRegularizeTest(
             # With p frozen, the last bias's gradient is exactly 0 (rounding
             # on both sides): compare all gradients as one vector.
             self.assertLessEqual(
-                graph_tests.gradients_relative_error(
+                ref.gradients_relative_error(
                     results[kind][1], reference[kind][1]
                 ),
                 FLOAT64_RTOL,
@@ -394,22 +462,37 @@ class ShouldRegularizeTest(
                 0.01 * everything[kind][0],
             )
 
-    @parameterized.parameters(*METHODS)
-    def test_nothing_selected_gives_exact_zero(self, method):
-        params, inputs, labels = small_mlp()
-        results = values_and_gradients(
-            sequential_mlp(params),
-            inputs,
-            labels,
-            "function",
-            method=method,
-            should_regularize=lambda path: False,
+    @parameterized.parameters("eager", "function")
+    def test_a_filter_selecting_nothing_is_refused_with_the_paths(self, mode):
+        # The issue's filter: Keras 3 paths have no ":0".
+        model = keras.Sequential(
+            [keras.Input((4,)), keras.layers.Dense(3, name="head")]
         )
-        for kind in KINDS:
-            value, gradients = results[kind]
-            self.assertEqual(value, 0.0)
-            for gradient in gradients:
-                self.assertAllEqual(gradient, np.zeros_like(gradient))
+        inputs, labels = np.ones((2, 4)), np.eye(3)[[0, 1]]
+        message = (
+            r"selects none of model 'sequential.*'s 2 trainable variables.*"
+            r"'sequential\w*/head/kernel', 'sequential\w*/head/bias'.*:0"
+        )
+        for method in METHODS:
+            for kind in ("standard", "empirical"):
+                with self.assertRaisesRegex(ValueError, message):
+                    call = functools.partial(
+                        norm_of,
+                        kind,
+                        model,
+                        inputs,
+                        labels,
+                        method=method,
+                        should_regularize=lambda path: path == "head/kernel:0",
+                    )
+                    tf.function(call)() if mode == "function" else call()
+        with self.assertRaisesRegex(ValueError, message):
+            kfr.FisherRaoRegularizedModel(
+                model,
+                norm="fr",
+                fisher_rao_lambda=0.1,
+                should_regularize=lambda path: path == "head/kernel:0",
+            )
 
 
 class ConvNetTest(tf.test.TestCase, ToleranceMixin):
@@ -470,7 +553,8 @@ class StatefulLayersTest(
             self.model, self.inputs, self.labels, training=True
         )
         inference = keras_tape_reference(self.model, self.inputs, self.labels)
-        for method in METHODS:
+        # Exact mode refuses batch statistics (below).
+        for method in ("forward", "central"):
             values = values_and_gradients(
                 self.model,
                 self.inputs,
@@ -479,11 +563,7 @@ class StatefulLayersTest(
                 method=method,
                 training=True,
             )
-            rtol = (
-                FLOAT64_RTOL
-                if method == "exact"
-                else finite_difference_rtol(method, PERTURBATION)
-            )
+            rtol = finite_difference_rtol(method, PERTURBATION)
             for kind in ("standard", "empirical"):
                 self.assertRelativelyClose(
                     values[kind][0],
@@ -503,8 +583,8 @@ class StatefulLayersTest(
 
         def every_method():
             for method in METHODS:
-                # Exact mode refuses batch statistics in a tf.function.
-                training = not (method == "exact" and mode == "function")
+                # Exact mode refuses batch statistics.
+                training = method != "exact"
                 for kind in ("standard", "empirical"):
                     norm_of(
                         kind,
@@ -524,17 +604,26 @@ class StatefulLayersTest(
         for old, new in zip(before, after, strict=True):
             self.assertAllEqual(old, new)
 
-    def test_exact_refuses_batch_statistics_in_a_tf_function(self):
-        with self.assertRaisesRegex(ValueError, "method='central'") as caught:
-            values_and_gradients(
-                self.model,
-                self.inputs,
-                self.labels,
-                "function",
-                kinds=["standard"],
-                training=True,
-            )
-        self.assertIn("StopGradient", str(caught.exception))
+    @parameterized.parameters("eager", "function")
+    def test_exact_refuses_batch_statistics(self, mode):
+        # Eagerly too (issue 18): there its gradient was 3 % off.
+        for kind in ("standard", "empirical"):
+            with self.assertRaisesRegex(
+                ValueError, "method='central'"
+            ) as caught:
+                values_and_gradients(
+                    self.model,
+                    self.inputs,
+                    self.labels,
+                    mode,
+                    kinds=[kind],
+                    training=True,
+                )
+            self.assertIn("StopGradient", str(caught.exception))
+        # In inference mode the moving statistics are constants.
+        values_and_gradients(
+            self.model, self.inputs, self.labels, mode, kinds=["standard"]
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -709,11 +798,13 @@ class RegularizedModelTest(
             verbose=0,
             return_dict=True,
         )
-        self.assertEqual(sorted(logs), ["accuracy", "fisher_rao_norm", "loss"])
+        self.assertEqual(
+            sorted(logs), ["accuracy", "empirical_fisher_rao_norm", "loss"]
+        )
         for key in ("accuracy", "loss"):
             self.assertAllClose(logs[key], expected[key], rtol=1e-12)
         self.assertAllClose(  # Logs are float32.
-            logs["fisher_rao_norm"],
+            logs["empirical_fisher_rao_norm"],
             kfr.empirical_fisher_rao_norm(
                 model, self.inputs, self.labels, method="central"
             ),
@@ -727,32 +818,34 @@ class RegularizedModelTest(
             atol=0,
         )
 
-    def test_weights_round_trip(self):
+    def test_weight_files_are_interchangeable_with_the_wrapped_models(self):
         directory = self.get_temp_dir()
-        model = sequential_mlp(self.params)
-        regularized = compiled(model)
-        expected = model.predict(self.inputs, verbose=0)
+        trained = sequential_mlp(self.params)
+        expected = trained.predict(self.inputs, verbose=0)
+        regularized = compiled(trained)
+        # The wrapper's weights are the wrapped model's (lambda is not one).
+        self.assertEqual(
+            [v.path for v in regularized.weights],
+            [v.path for v in trained.weights],
+        )
         regularized.save_weights(os.path.join(directory, "r.weights.h5"))
-        model.save_weights(os.path.join(directory, "m.weights.h5"))
+        trained.save_weights(os.path.join(directory, "m.weights.h5"))
         fresh = [
             sequential_mlp(ref.random_mlp(1, [4, 10, 10, 3])) for _ in range(2)
         ]
         self.assertNotAllClose(
             fresh[0].predict(self.inputs, verbose=0), expected
         )
-        compiled(fresh[0]).load_weights(
-            os.path.join(directory, "r.weights.h5")
+        # The wrapper's file into a plain model, a plain model's into a
+        # wrapper.
+        fresh[0].load_weights(os.path.join(directory, "r.weights.h5"))
+        compiled(fresh[1]).load_weights(
+            os.path.join(directory, "m.weights.h5")
         )
-        fresh[1].load_weights(os.path.join(directory, "m.weights.h5"))
         for model in fresh:
             self.assertAllEqual(
                 model.predict(self.inputs, verbose=0), expected
             )
-        # The wrapper is not saved whole; the message says what to save.
-        with self.assertRaisesRegex(
-            NotImplementedError, r"regularized\.model\.save"
-        ):
-            regularized.save(os.path.join(directory, "r.keras"))
 
     def test_batch_norm_and_seed_state_advance_once_per_step(self):
         # After one step the non-trainable state is what one normal
@@ -807,12 +900,20 @@ class RegularizedModelTest(
         # Guards the test: the mask changes the norm (here by 4 %).
         self.assertGreater(abs(norm - inference_norm), 0.01 * inference_norm)
 
-    def test_exact_refuses_batch_statistics_in_fit(self):
+    @parameterized.parameters(False, True)
+    def test_exact_refuses_batch_statistics_in_fit(self, run_eagerly):
         model = batch_norm_dropout_net()
-        with self.assertRaisesRegex(ValueError, "method='central'"):
+        regularized = compiled(model)
+        regularized.compile(
+            optimizer="sgd", loss=categorical_loss(), run_eagerly=run_eagerly
+        )
+        before = [v.numpy() for v in model.variables]
+        with self.assertRaisesRegex(ValueError, "StopGradient.*'central'"):
             fit_one_batch(
-                compiled(model), np.ones((4, 5)), np.eye(3)[[0, 1, 2, 0]]
+                regularized, np.ones((4, 5)), np.eye(3)[[0, 1, 2, 0]]
             )
+        for old, variable in zip(before, model.variables, strict=True):
+            self.assertAllEqual(variable.numpy(), old)  # Nothing trained.
 
 
 # ---------------------------------------------------------------------------
@@ -835,6 +936,32 @@ def rank_one_model():
     return keras.Model(inputs, outputs)
 
 
+class ActivatedSubclass(keras.Model):
+    """Dense(3) then `activation`, in a subclassed model's call."""
+
+    def __init__(self, activation):
+        super().__init__()
+        self.dense = keras.layers.Dense(3)
+        self.activation = activation
+        self(np.zeros((1, 4)))
+
+    def call(self, inputs):
+        return self.activation(self.dense(inputs))
+
+
+class EagerOnlyModel(keras.Model):
+    """A float64 Dense(3) whose call reads its inputs' values (eager only)."""
+
+    def __init__(self):
+        super().__init__(dtype="float64")
+        self.dense = keras.layers.Dense(3, dtype="float64")
+        self(np.ones((1, 4)))
+
+    def call(self, inputs):
+        scale = 1.0 + float(np.abs(keras.ops.convert_to_numpy(inputs)).max())
+        return self.dense(inputs) / scale
+
+
 def two_output_model():
     inputs = keras.Input((4,))
     return keras.Model(
@@ -842,7 +969,7 @@ def two_output_model():
     )
 
 
-class BadInputTest(tf.test.TestCase, parameterized.TestCase):
+class BadInputTest(tf.test.TestCase, parameterized.TestCase, ToleranceMixin):
     """The graph library's errors for the same mistakes, and Keras's own."""
 
     @classmethod
@@ -911,15 +1038,6 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
         with self.assertRaisesRegex(TypeError, "labels"):
             self.call("empirical", labels=[["a", "b", "c"]] * 6)
 
-    def test_sparse_labels_in_fit_with_fre(self):
-        regularized = self.wrap(norm="fre")
-        regularized.compile(
-            optimizer="sgd",
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        )
-        with self.assertRaisesRegex(ValueError, "logits' shape"):
-            regularized.fit(self.inputs, np.argmax(self.labels, -1), verbose=0)
-
     @parameterized.parameters("standard", "empirical")
     def test_outputs_that_are_not_float_logits(self, kind):
         for model, message in (
@@ -940,6 +1058,39 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
         )
         for model in (functional, sequential):
             self.assertBothRefuse(ValueError, "softmax.*logits", model=model)
+        sigmoid = keras.Sequential(
+            [keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")]
+        )
+        self.assertBothRefuse(
+            ValueError, "sigmoid.*BinaryCrossentropy", model=sigmoid
+        )
+
+    def test_subclassed_model_ending_in_softmax_or_sigmoid(self):
+        # Issue 18: the norm was taken of probabilities (0.10, not ~1.1).
+        for activation, expected in (
+            (keras.activations.softmax, "softmax"),
+            (keras.ops.softmax, "softmax"),
+            (
+                tf.nn.softmax,
+                "softmax",
+            ),  # Not marked by Keras: seen in a graph.
+            (keras.activations.sigmoid, "sigmoid"),
+        ):
+            model = ActivatedSubclass(activation)
+            message = f"ends in a {expected}.*outputs probabilities.*logits"
+            for method in ("exact", "forward"):
+                with self.assertRaisesRegex(ValueError, message):
+                    self.call("standard", model=model, method=method)
+                with self.assertRaisesRegex(ValueError, message):
+                    tf.function(
+                        lambda: self.call("empirical", model=model)  # noqa: B023
+                    )()
+            regularized = self.wrap(model=model)
+            regularized.compile(
+                optimizer="sgd", loss="categorical_crossentropy"
+            )
+            with self.assertRaisesRegex(ValueError, message):
+                regularized.fit(self.inputs, self.labels, verbose=0)
 
     def test_model_not_built_or_not_keras3(self):
         self.assertBothRefuse(
@@ -1009,6 +1160,18 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
         history = regularized.fit(inputs, labels, epochs=2, verbose=0)
         self.assertLen(history.history["fisher_rao_norm"], 2)
 
+    def test_a_model_that_only_runs_eagerly_is_not_refused(self):
+        # The eager calls' trace (their graph checks) cannot run it.
+        model = EagerOnlyModel()
+        reference = keras_tape_reference(model, self.inputs, self.labels)
+        for method in ("exact", "central"):
+            self.assertRelativelyClose(
+                self.call("standard", model=model, method=method),
+                reference["standard"][0],
+                1e-6,
+                method,
+            )
+
     def test_exact_refuses_stop_gradient_in_a_tf_function(self):
         inputs = keras.Input((4,), dtype="float64")
         hidden = keras.layers.Dense(3, dtype="float64")(inputs)
@@ -1026,6 +1189,884 @@ class BadInputTest(tf.test.TestCase, parameterized.TestCase):
                 model, self.inputs, method="forward"
             )
         )()
+
+
+# ---------------------------------------------------------------------------
+# Issue 18: the models Keras users write.
+
+
+def use_float64(test):
+    """floatx float64 for the test: Keras computes losses and feeds arrays
+    in floatx, and the references are float64."""
+    floatx = keras.config.floatx()
+    keras.config.set_floatx("float64")
+    test.addCleanup(keras.config.set_floatx, floatx)
+
+
+def sgd_step(model, gradients, learning_rate):
+    """The weights after one SGD step with `gradients` (arrays)."""
+    return [
+        variable.numpy() - learning_rate * np.asarray(gradient)
+        for variable, gradient in zip(
+            model.trainable_variables, gradients, strict=True
+        )
+    ]
+
+
+def loss_gradients(model, loss, inputs, labels):
+    """Gradients of `loss(labels, model(inputs))` by an eager tape."""
+    with tf.GradientTape() as tape:
+        value = loss(labels, model(inputs, training=True))
+    return [
+        tf.convert_to_tensor(g).numpy()
+        for g in tape.gradient(
+            value, [v.value for v in model.trainable_variables]
+        )
+    ]
+
+
+def assertWeightsEqual(test, model, expected, rtol=0.0, atol=0.0):
+    for variable, value in zip(
+        model.trainable_variables, expected, strict=True
+    ):
+        test.assertAllClose(
+            variable.numpy(), value, rtol=rtol, atol=atol, msg=variable.path
+        )
+
+
+def text_model(dtype="float32", seed=0):
+    """Embedding(12, 4) -> mean over the sequence -> Dense(8, relu) ->
+    Dense(2): the issue's text model, small."""
+
+    def initializer(offset):
+        return keras.initializers.RandomNormal(stddev=0.5, seed=seed + offset)
+
+    return keras.Sequential(
+        [
+            keras.Input((5,), dtype="int32"),
+            keras.layers.Embedding(
+                12, 4, embeddings_initializer=initializer(0), dtype=dtype
+            ),
+            keras.layers.GlobalAveragePooling1D(dtype=dtype),
+            keras.layers.Dense(
+                8,
+                activation="relu",
+                kernel_initializer=initializer(1),
+                bias_initializer=initializer(2),
+                dtype=dtype,
+            ),
+            keras.layers.Dense(
+                2,
+                kernel_initializer=initializer(3),
+                bias_initializer=initializer(4),
+                dtype=dtype,
+            ),
+        ]
+    )
+
+
+def not_embeddings(path):
+    return "embedding" not in path
+
+
+class EmbeddingTest(tf.test.TestCase, parameterized.TestCase, ToleranceMixin):
+    """Gathered variables: the optimizer gets what plain Keras would give."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        rng = np.random.default_rng(11)
+        # Tokens repeat within and across examples.
+        cls.tokens = rng.integers(0, 8, (6, 5)).astype(np.int32)
+        cls.labels = np.eye(2)[rng.integers(0, 2, 6)]
+        plain = text_model()
+        plain.compile(
+            optimizer=keras.optimizers.Adam(0.05), loss=categorical_loss()
+        )
+        cls.fit(plain)
+        cls.plain_weights = [v.numpy() for v in plain.trainable_variables]
+
+    @classmethod
+    def fit(cls, model):
+        model.fit(
+            cls.tokens,
+            cls.labels,
+            batch_size=3,
+            epochs=2,
+            shuffle=False,
+            verbose=0,
+        )
+
+    @parameterized.parameters(
+        ("exact", True),
+        ("exact", False),
+        ("forward", True),
+        ("central", False),
+    )
+    def test_lambda_zero_is_bit_identical_to_plain_keras_under_adam(
+        self, method, embeddings_included
+    ):
+        # Issue 18: with embeddings included the weights differed by 4e-2.
+        model = text_model()
+        regularized = kfr.FisherRaoRegularizedModel(
+            model,
+            norm="fr",
+            fisher_rao_lambda=0.0,
+            method=method,
+            should_regularize=None if embeddings_included else not_embeddings,
+        )
+        regularized.compile(
+            optimizer=keras.optimizers.Adam(0.05), loss=categorical_loss()
+        )
+        self.fit(regularized)
+        assertWeightsEqual(self, model, self.plain_weights)
+
+    def test_xla_compiles_the_step(self):
+        # fit's choice on a machine with a GPU (jit_compile="auto"). In
+        # float64: XLA rounds otherwise, and a difference amplifies that.
+        use_float64(self)
+        weights = []
+        for jit_compile in (True, False):
+            model = text_model("float64")
+            regularized = kfr.FisherRaoRegularizedModel(
+                model, norm="fre", fisher_rao_lambda=0.05, method="forward"
+            )
+            regularized.compile(
+                optimizer=keras.optimizers.Adam(0.05),
+                loss="categorical_crossentropy",
+                jit_compile=jit_compile,
+            )
+            self.assertEqual(regularized.jit_compile, jit_compile)
+            self.fit(regularized)
+            weights.append([v.numpy() for v in model.trainable_variables])
+        for compiled_weights, plain_weights in zip(*weights, strict=True):
+            self.assertAllClose(compiled_weights, plain_weights, atol=1e-10)
+
+    def captured_gradients(self, model, method, should_regularize, weight):
+        """The gradients one eager train_step hands the optimizer."""
+        regularized = kfr.FisherRaoRegularizedModel(
+            model,
+            norm="fr",
+            fisher_rao_lambda=weight,
+            method=method,
+            should_regularize=should_regularize,
+        )
+        regularized.compile(optimizer="sgd", loss=categorical_loss())
+        with mock.patch.object(
+            regularized.optimizer, "apply_gradients"
+        ) as apply:
+            regularized.train_step(
+                (tf.constant(self.tokens), tf.constant(self.labels))
+            )
+        return [gradient for gradient, _ in apply.call_args.args[0]]
+
+    @parameterized.parameters(*METHODS)
+    def test_one_slice_per_lookup_holding_the_objective_gradient(self, method):
+        # Issue 18: forward and central handed Adam one slice per lookup and
+        # pass, large and cancelling only in their sum (its second moment
+        # was 700x too large). Reference: the model after the lookup, run on
+        # the looked-up vectors as a variable: its gradient is the
+        # gradient of each lookup.
+        use_float64(self)
+        weight = 0.05
+        model = text_model("float64")
+        embedding, _, hidden, head = model.layers
+        looked_up = tf.Variable(
+            tf.gather(embedding.embeddings, self.tokens), dtype=tf.float64
+        )
+        variables = [looked_up] + [
+            v.value
+            for v in hidden.trainable_variables + head.trainable_variables
+        ]
+
+        def logits():
+            return head(hidden(tf.reduce_mean(looked_up, axis=1)))
+
+        norm = ref.function_tape_reference(
+            logits, variables, self.labels, [False, True, True, True, True]
+        )["standard"]
+        with tf.GradientTape() as tape:
+            loss = categorical_loss()(self.labels, logits())
+        expected = [
+            g.numpy() + weight * n
+            for g, n in zip(
+                tape.gradient(loss, variables), norm[1], strict=True
+            )
+        ]
+        gradients = self.captured_gradients(
+            model, method, not_embeddings, weight
+        )
+        rtol = (
+            FLOAT64_RTOL
+            if method == "exact"
+            else finite_difference_rtol(method, PERTURBATION)
+        )
+        self.assertIsInstance(gradients[0], tf.IndexedSlices)
+        self.assertAllEqual(gradients[0].indices, self.tokens.reshape(-1))
+        self.assertRelativelyClose(
+            gradients[0].values, expected[0].reshape(-1, 4), rtol, "lookups"
+        )
+        self.assertGradientsClose(gradients[1:], expected[1:], rtol, method)
+        # Guards the test: the norm's part is not negligible.
+        self.assertGreater(
+            np.linalg.norm(weight * norm[1][0]),
+            0.05 * np.linalg.norm(expected[0]),
+        )
+
+    def test_included_embeddings_in_exact_mode(self):
+        # The direction's share of a selected gathered variable has no
+        # slices: one more slice per row, after the lookups'.
+        use_float64(self)
+        model = text_model("float64")
+        reference = keras_tape_reference(model, self.tokens, self.labels)
+        with tf.GradientTape() as tape:
+            loss = categorical_loss()(self.labels, model(self.tokens))
+        expected = [
+            tf.convert_to_tensor(g).numpy() + 0.05 * n
+            for g, n in zip(
+                tape.gradient(
+                    loss, [v.value for v in model.trainable_variables]
+                ),
+                reference["standard"][1],
+                strict=True,
+            )
+        ]
+        gradients = self.captured_gradients(model, "exact", None, 0.05)
+        self.assertAllEqual(
+            gradients[0].indices,
+            np.concatenate([self.tokens.reshape(-1), np.arange(12)]),
+        )
+        self.assertGradientsClose(
+            [tf.convert_to_tensor(g) for g in gradients],
+            expected,
+            FLOAT64_RTOL,
+        )
+
+
+def binary_mlp(outputs=1, seed=5):
+    """A float64 4-10-`outputs` ReLU MLP with biases."""
+    return sequential_mlp(ref.mlp_params([4, 10, outputs], seed=seed))
+
+
+def two_class_logits(logits):
+    """One logit z as the two logits (0, z) of a two-class softmax."""
+    return tf.concat([tf.zeros_like(logits), logits], axis=-1)
+
+
+class BernoulliTest(tf.test.TestCase, parameterized.TestCase, ToleranceMixin):
+    """Sigmoid heads: Dense(1) + binary cross-entropy, and multi-label."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        rng = np.random.default_rng(12)
+        cls.inputs = ref.round_to_float32(rng.normal(size=(8, 4)))
+        cls.binary = rng.integers(0, 2, (8, 1)).astype(np.float64)
+        cls.multi_hot = rng.integers(0, 2, (8, 3)).astype(np.float64)
+
+    @parameterized.parameters(*METHODS)
+    def test_one_logit_is_the_two_class_softmax_on_0_and_z(self, method):
+        # Issue 18: Dense(1) gave 0 (a softmax over one logit).
+        model = binary_mlp()
+        reference = keras_tape_reference(
+            model,
+            self.inputs,
+            np.concatenate([1 - self.binary, self.binary], axis=-1),
+            logits_of=two_class_logits,
+        )
+        results = values_and_gradients(
+            model, self.inputs, self.binary, method=method
+        )
+        rtol = (
+            FLOAT64_RTOL
+            if method == "exact"
+            else finite_difference_rtol(method, PERTURBATION)
+        )
+        for kind in KINDS:
+            self.assertRelativelyClose(
+                results[kind][0], reference[kind][0], rtol, kind
+            )
+            self.assertGradientsClose(
+                results[kind][1], reference[kind][1], rtol, kind
+            )
+        # Labels without the last axis, as Keras's binary cross-entropy
+        # takes them.
+        self.assertRelativelyClose(
+            kfr.empirical_fisher_rao_norm(
+                model, self.inputs, self.binary[:, 0], method=method
+            ),
+            reference["empirical"][0],
+            rtol,
+        )
+
+    def test_multi_label_sigmoids_are_independent_bernoullis(self):
+        model = binary_mlp(outputs=3)
+        reference = keras_tape_reference(
+            model, self.inputs, self.multi_hot, output="bernoulli"
+        )
+        exact = values_and_gradients(
+            model,
+            self.inputs,
+            self.multi_hot,
+            "function",
+            output_distribution="bernoulli",
+        )
+        central = values_and_gradients(
+            model,
+            self.inputs,
+            self.multi_hot,
+            kinds=("standard", "empirical"),
+            method="central",
+            output_distribution="bernoulli",
+        )
+        for kind in KINDS:
+            self.assertRelativelyClose(
+                exact[kind][0], reference[kind][0], FLOAT64_RTOL, kind
+            )
+            self.assertGradientsClose(
+                exact[kind][1], reference[kind][1], FLOAT64_RTOL, kind
+            )
+        for kind in ("standard", "empirical"):
+            self.assertRelativelyClose(
+                central[kind][0],
+                reference[kind][0],
+                finite_difference_rtol("central", PERTURBATION),
+                kind,
+            )
+
+    @parameterized.parameters(
+        ("fr", "exact", 1), ("fre", "forward", 3), ("fre", "central", 1)
+    )
+    def test_one_fit_step_is_sgd_on_bce_plus_lambda_norm(
+        self, norm, method, outputs
+    ):
+        use_float64(self)
+        learning_rate, weight = 0.5, 0.3
+        model = binary_mlp(outputs)
+        labels = self.binary[:, 0] if outputs == 1 else self.multi_hot
+        kind = "standard" if norm == "fr" else "empirical"
+        reference = keras_tape_reference(
+            model,
+            self.inputs,
+            labels.reshape(len(labels), -1),
+            output="bernoulli",
+        )[kind]
+        expected = sgd_step(
+            model,
+            [
+                g + weight * n
+                for g, n in zip(
+                    loss_gradients(
+                        model,
+                        keras.losses.BinaryCrossentropy(from_logits=True),
+                        self.inputs,
+                        labels.reshape(len(labels), -1),
+                    ),
+                    reference[1],
+                    strict=True,
+                )
+            ],
+            learning_rate,
+        )
+        before = [v.numpy() for v in model.trainable_variables]
+        regularized = kfr.FisherRaoRegularizedModel(
+            model, norm=norm, fisher_rao_lambda=weight, method=method
+        )
+        regularized.compile(
+            optimizer=keras.optimizers.SGD(learning_rate),
+            loss="binary_crossentropy",
+        )
+        history = fit_one_batch(regularized, self.inputs, labels)
+        name = (
+            "fisher_rao_norm" if norm == "fr" else "empirical_fisher_rao_norm"
+        )
+        rtol = (
+            FLOAT64_RTOL
+            if method == "exact"
+            else finite_difference_rtol(method, PERTURBATION)
+        )
+        self.assertRelativelyClose(history[name][0], reference[0], rtol)
+        # The step as one vector: a finite difference's error is relative
+        # to the whole gradient.
+        self.assertLessEqual(
+            ref.gradients_relative_error(
+                [
+                    v.numpy() - b
+                    for v, b in zip(
+                        model.trainable_variables, before, strict=True
+                    )
+                ],
+                [e - b for e, b in zip(expected, before, strict=True)],
+            ),
+            rtol,
+        )
+
+    def test_a_softmax_over_one_logit_is_refused(self):
+        model = binary_mlp()
+        with self.assertRaisesRegex(ValueError, "one logit.*constant.*binary"):
+            kfr.standard_fisher_rao_norm(
+                model, self.inputs, output_distribution="categorical"
+            )
+        regularized = kfr.FisherRaoRegularizedModel(
+            model, norm="fr", fisher_rao_lambda=0.1
+        )
+        regularized.compile(optimizer="sgd", loss="categorical_crossentropy")
+        with self.assertRaisesRegex(ValueError, "one logit.*constant"):
+            fit_one_batch(regularized, self.inputs, self.binary)
+        with self.assertRaisesRegex(ValueError, r"\(8,\).*\(8, 3\)"):
+            kfr.empirical_fisher_rao_norm(
+                binary_mlp(outputs=3),
+                self.inputs,
+                self.binary[:, 0],
+                output_distribution="bernoulli",
+            )
+        contradicting = kfr.FisherRaoRegularizedModel(
+            model,
+            norm="fr",
+            fisher_rao_lambda=0.1,
+            output_distribution="categorical",
+        )
+        with self.assertRaisesRegex(ValueError, "bernoulli.*categorical"):
+            contradicting.compile(optimizer="sgd", loss="binary_crossentropy")
+
+
+def policy_mlp(params, head_dtype=None):
+    """The ReLU MLP of `params` under the global dtype policy; the last
+    layer's dtype is `head_dtype` if given."""
+    layers = [
+        keras.layers.Dense(
+            kernel.shape[1],
+            activation="relu" if index < len(params) - 1 else None,
+            dtype=head_dtype if index == len(params) - 1 else None,
+        )
+        for index, (kernel, _) in enumerate(params)
+    ]
+    model = keras.Sequential([keras.Input((params[0][0].shape[0],))] + layers)
+    set_dense_weights(layers, params)
+    return model
+
+
+class MixedPrecisionTest(tf.test.TestCase, ToleranceMixin):
+    def setUp(self):
+        super().setUp()
+        policy = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy("mixed_float16")
+        self.addCleanup(keras.mixed_precision.set_global_policy, policy)
+
+    def test_exact_is_right_and_finite_differences_refused(self):
+        # Issue 18: forward and central gave 24.1 and 8.09 for 0.818.
+        params, inputs, labels = small_mlp(batch=16)
+        reference = ref.tape_reference(params, inputs, labels)
+        model = policy_mlp(params)
+        self.assertEqual(model.layers[0].compute_dtype, "float16")
+        # float16's rounding, 1e-3 relative, on the logits and D.
+        results = values_and_gradients(
+            model, inputs.astype(np.float32), labels, "function"
+        )
+        for kind in KINDS:
+            self.assertRelativelyClose(
+                results[kind][0], reference[kind][0], 1e-2, kind
+            )
+            self.assertLessEqual(
+                ref.gradients_relative_error(
+                    results[kind][1], reference[kind][1]
+                ),
+                1e-2,
+            )
+        for method in ("forward", "central"):
+            with self.assertRaisesRegex(
+                ValueError, "float16 .*mixed precision.*method='exact'"
+            ):
+                kfr.standard_fisher_rao_norm(model, inputs, method=method)
+            regularized = kfr.FisherRaoRegularizedModel(
+                model, norm="fre", fisher_rao_lambda=0.1, method=method
+            )
+            regularized.compile(
+                optimizer="sgd", loss="categorical_crossentropy"
+            )
+            with self.assertRaisesRegex(ValueError, "float16"):
+                fit_one_batch(regularized, inputs, labels)
+        regularized = kfr.FisherRaoRegularizedModel(
+            model, norm="fr", fisher_rao_lambda=0.1
+        )
+        regularized.compile(optimizer="sgd", loss="categorical_crossentropy")
+        history = fit_one_batch(regularized, inputs, labels)
+        self.assertRelativelyClose(
+            history["fisher_rao_norm"], [reference["standard"][0]], 1e-2
+        )
+
+    def test_a_float32_head_alone_takes_finite_differences(self):
+        params, inputs, labels = small_mlp(batch=16)
+        model = policy_mlp(params, head_dtype="float32")
+
+        def head_only(path):
+            return path.startswith(model.layers[-1].path)
+
+        reference = ref.tape_reference(
+            params,
+            inputs,
+            labels,
+            selected=[(False, False)] * 2 + [(True, True)],
+        )
+        value = kfr.standard_fisher_rao_norm(
+            model, inputs, method="forward", should_regularize=head_only
+        )
+        # The head's inputs are rounded to float16, in every pass alike.
+        self.assertRelativelyClose(value, reference["standard"][0], 1e-2)
+
+
+class SparseLabelsTest(
+    tf.test.TestCase, parameterized.TestCase, ToleranceMixin
+):
+    """Class indices for norm="fre" (issue 18: they failed at step 1)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.params, cls.inputs, cls.labels = small_mlp(batch=8)
+        cls.indices = np.argmax(cls.labels, axis=-1)
+        cls.reference = ref.tape_reference(cls.params, cls.inputs, cls.labels)[
+            "empirical"
+        ]
+
+    def test_the_function_takes_class_indices(self):
+        model = sequential_mlp(self.params)
+        for labels in (
+            self.indices,
+            self.indices[:, np.newaxis],
+            self.indices.astype(np.float32),
+        ):
+            self.assertRelativelyClose(
+                kfr.empirical_fisher_rao_norm(model, self.inputs, labels),
+                self.reference[0],
+                FLOAT64_RTOL,
+                str(labels.shape),
+            )
+        with self.assertRaisesRegex(
+            tf.errors.InvalidArgumentError, "class indices must be < 3"
+        ):
+            kfr.empirical_fisher_rao_norm(model, self.inputs, self.indices + 1)
+        with self.assertRaisesRegex(ValueError, r"indices.*\(7,\).*\(8, 3\)"):
+            kfr.empirical_fisher_rao_norm(model, self.inputs, self.indices[:7])
+
+    @parameterized.parameters(("string", 1), ("object", 2))
+    def test_fit_with_sparse_cross_entropy(self, loss, label_rank):
+        use_float64(self)
+        if loss == "string":
+            loss = "sparse_categorical_crossentropy"
+        else:  # Made in floatx float64, as the other losses here.
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        learning_rate, weight = 0.5, 0.3
+        model = sequential_mlp(self.params)
+        expected = sgd_step(
+            model,
+            [
+                g + weight * n
+                for g, n in zip(
+                    loss_gradients(
+                        model, categorical_loss(), self.inputs, self.labels
+                    ),
+                    self.reference[1],
+                    strict=True,
+                )
+            ],
+            learning_rate,
+        )
+        regularized = kfr.FisherRaoRegularizedModel(
+            model, norm="fre", fisher_rao_lambda=weight
+        )
+        regularized.compile(
+            optimizer=keras.optimizers.SGD(learning_rate), loss=loss
+        )
+        history = fit_one_batch(
+            regularized,
+            self.inputs,
+            self.indices.reshape((-1,) + (1,) * (label_rank - 1)),
+        )
+        self.assertRelativelyClose(
+            history["empirical_fisher_rao_norm"], [self.reference[0]], 1e-6
+        )
+        assertWeightsEqual(self, model, expected, rtol=1e-9, atol=1e-12)
+
+
+@keras.saving.register_keras_serializable(package="fisher_rao_tests")
+def kernels_only(path):
+    return path.endswith("/kernel")
+
+
+class SavingTest(tf.test.TestCase, ToleranceMixin):
+    """Each round trip, then training on, against the uninterrupted run."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        _, cls.inputs, cls.labels = small_mlp(batch=16)
+        cls.inputs = cls.inputs.astype(np.float32)
+
+    def regularized(self):
+        model = sequential_mlp(ref.mlp_params([4, 10, 10, 3]), "float32")
+        regularized = kfr.FisherRaoRegularizedModel(
+            model,
+            norm="fre",
+            fisher_rao_lambda=0.05,
+            method="forward",
+            should_regularize=kernels_only,
+        )
+        regularized.compile(
+            optimizer=keras.optimizers.Adam(0.01),
+            loss="categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        return regularized
+
+    def fit(self, regularized, epochs=1, **options):
+        return regularized.fit(
+            self.inputs,
+            self.labels,
+            batch_size=8,
+            epochs=epochs,
+            shuffle=False,
+            verbose=0,
+            **options,
+        ).history
+
+    def assertTrainsOnAlike(self, loaded, original):
+        self.fit(loaded)
+        self.fit(original)
+        self.assertEqual(
+            int(loaded.optimizer.iterations),
+            int(original.optimizer.iterations),
+        )
+        assertWeightsEqual(
+            self, loaded.model, [v.numpy() for v in original.model.weights]
+        )
+
+    def test_save_and_load_model_restore_the_wrapper(self):
+        original = self.regularized()
+        self.fit(original)
+        original.fisher_rao_lambda = 0.2
+        path = os.path.join(self.get_temp_dir(), "x.keras")
+        original.save(path)
+        loaded = keras.models.load_model(path)
+        self.assertIsInstance(loaded, kfr.FisherRaoRegularizedModel)
+        self.assertEqual(
+            (loaded.norm, loaded.method, loaded.should_regularize),
+            ("fre", "forward", kernels_only),
+        )
+        self.assertEqual(float(loaded.fisher_rao_lambda), 0.2)
+        self.assertTrainsOnAlike(loaded, original)
+        # clone_model: the same configuration around a fresh model.
+        clone = keras.models.clone_model(original)
+        self.assertEqual(clone.get_config()["norm"], "fre")
+        self.assertIsNot(clone.model, original.model)
+
+    def test_model_checkpoint_keras_file(self):
+        original = self.regularized()
+        path = os.path.join(self.get_temp_dir(), "best.keras")
+        self.fit(
+            original,
+            epochs=2,
+            callbacks=[keras.callbacks.ModelCheckpoint(path, monitor="loss")],
+        )
+        self.assertTrainsOnAlike(keras.models.load_model(path), original)
+
+    def test_export_is_the_wrapped_models_inference(self):
+        regularized = self.regularized()
+        path = os.path.join(self.get_temp_dir(), "exported")
+        regularized.export(path, verbose=False)
+        served = tf.saved_model.load(path)  # Held: it owns the variables.
+        self.assertAllClose(
+            served.serve(self.inputs),
+            regularized.model.predict(self.inputs, verbose=0),
+            rtol=1e-6,
+        )
+
+    def test_a_filter_keras_cannot_save_is_refused_at_save(self):
+        regularized = self.regularized()
+        regularized.should_regularize = functools.partial(
+            str.endswith, suffix="/kernel"
+        )
+        with self.assertRaisesRegex(ValueError, "cannot be saved.*register"):
+            regularized.save(os.path.join(self.get_temp_dir(), "y.keras"))
+
+
+class LambdaTest(tf.test.TestCase, ToleranceMixin):
+    """Lambda is read at run time (issue 18: a new value was ignored)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.params, cls.inputs, cls.labels = small_mlp(batch=8)
+
+    def setUp(self):
+        super().setUp()
+        use_float64(self)
+
+    def test_lambda_set_between_fits_and_as_a_variable(self):
+        model = sequential_mlp(self.params)
+        variable = keras.Variable(0.3, dtype="float64", trainable=False)
+        regularized = compiled(model, fisher_rao_lambda=variable)
+        self.assertIs(regularized.fisher_rao_lambda, variable)
+        fit_one_batch(regularized, self.inputs, self.labels)
+        for value in (0.0, 0.4):
+            # A new value in either way: the next step uses it.
+            if value == 0.0:
+                regularized.fisher_rao_lambda = value
+            else:
+                variable.assign(value)
+            norm = ref.function_tape_reference(
+                lambda: model(self.inputs),
+                [v.value for v in model.trainable_variables],
+                self.labels,
+            )["standard"][1]
+            expected = sgd_step(
+                model,
+                [
+                    g + value * n
+                    for g, n in zip(
+                        loss_gradients(
+                            model, categorical_loss(), self.inputs, self.labels
+                        ),
+                        norm,
+                        strict=True,
+                    )
+                ],
+                0.1,
+            )
+            fit_one_batch(regularized, self.inputs, self.labels)
+            assertWeightsEqual(self, model, expected, rtol=1e-9, atol=1e-12)
+        for bad in (-1.0, float("nan"), "0.1"):
+            with self.assertRaisesRegex(ValueError, "fisher_rao_lambda"):
+                regularized.fisher_rao_lambda = bad
+        for bad in (
+            keras.Variable(0.1, trainable=True),
+            keras.Variable([0.1, 0.2], trainable=False),
+            keras.Variable(-0.1, trainable=False),
+        ):
+            with self.assertRaisesRegex(ValueError, "keras.Variable"):
+                compiled(sequential_mlp(self.params), fisher_rao_lambda=bad)
+
+    def test_warm_up_schedule(self):
+        model = sequential_mlp(self.params)
+        regularized = compiled(model, fisher_rao_lambda=1.0)
+        starts = []
+        recorder = keras.callbacks.LambdaCallback(
+            on_epoch_begin=lambda epoch, logs: starts.append(
+                [v.numpy() for v in model.trainable_variables]
+            )
+        )
+        history = regularized.fit(
+            self.inputs,
+            self.labels,
+            batch_size=len(self.inputs),
+            epochs=3,
+            verbose=0,
+            callbacks=[
+                kfr.FisherRaoLambdaScheduler(kfr.linear_warm_up(0.3, 2)),
+                recorder,
+            ],
+        ).history
+        self.assertAllClose(history["fisher_rao_lambda"], [0.0, 0.15, 0.3])
+        # Each epoch's one step: loss = cross-entropy + lambda * norm at the
+        # weights it started from.
+        for epoch, weights in enumerate(starts):
+            start = sequential_mlp(
+                [
+                    (k, b)
+                    for k, b in zip(weights[::2], weights[1::2], strict=True)
+                ]
+            )
+            cross_entropy = float(
+                categorical_loss()(self.labels, start(self.inputs))
+            )
+            self.assertAllClose(
+                history["loss"][epoch] - cross_entropy,
+                history["fisher_rao_lambda"][epoch]
+                * history["fisher_rao_norm"][epoch],
+                rtol=1e-6,
+                atol=1e-9,
+            )
+        with self.assertRaisesRegex(ValueError, "epoch 0.*fisher_rao_lambda"):
+            regularized.fit(
+                self.inputs,
+                self.labels,
+                verbose=0,
+                callbacks=[kfr.FisherRaoLambdaScheduler(lambda e, lam: -1.0)],
+            )
+
+
+class HistoryTest(tf.test.TestCase, ToleranceMixin):
+    """What each number `fit` logs is ("fre"'s name: the tests of evaluate,
+    binary heads and sparse labels)."""
+
+    def test_logged_numbers(self):
+        use_float64(self)
+        params, inputs, labels = small_mlp(batch=8)
+        model = sequential_mlp(params)
+
+        def reference_norm():
+            return keras_tape_reference(model, inputs, labels)["standard"][0]
+
+        def cross_entropy():
+            return float(categorical_loss()(labels, model(inputs)))
+
+        before = (cross_entropy(), reference_norm())
+        history = (
+            compiled(model, fisher_rao_lambda=0.3)
+            .fit(
+                inputs,
+                labels,
+                batch_size=len(inputs),
+                validation_data=(inputs, labels),
+                verbose=0,
+            )
+            .history
+        )
+        self.assertEqual(
+            sorted(history),
+            [
+                "accuracy",
+                "fisher_rao_norm",
+                "loss",
+                "val_accuracy",
+                "val_fisher_rao_norm",
+                "val_loss",
+            ],
+        )
+        # Training, at the step's weights: the objective, lambda * norm
+        # included.
+        self.assertAllClose(
+            history["loss"], [before[0] + 0.3 * before[1]], rtol=1e-6
+        )
+        self.assertAllClose(history["fisher_rao_norm"], [before[1]], rtol=1e-6)
+        # Validation, after the step: the compiled loss alone.
+        self.assertAllClose(history["val_loss"], [cross_entropy()], rtol=1e-6)
+        self.assertAllClose(
+            history["val_fisher_rao_norm"], [reference_norm()], rtol=1e-6
+        )
+
+
+class MirroredStrategyTest(tf.test.TestCase):
+    def test_two_devices_train_as_one(self):
+        # The CPU must be split before TensorFlow starts: a fresh process.
+        environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+        result = subprocess.run(
+            [sys.executable, os.path.join(TESTS, "mirrored_fit.py")],
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=600,
+            check=False,
+        )
+        self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+        report = json.loads(result.stdout.strip().splitlines()[-1])
+        self.assertEqual(report["replicas"], 2)
+        self.assertLen(report["runs"], 2)
+        for run in report["runs"]:
+            self.assertLessEqual(run["max_weight_difference"], 1e-5, run)
+            self.assertLessEqual(run["max_log_difference"], 1e-5, run)
+            # Guards the test: the norm moves the weights.
+            self.assertGreater(run["norm_effect"], 1e-3, run)
 
 
 if __name__ == "__main__":
