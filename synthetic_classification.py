@@ -13,9 +13,10 @@
 # limitations under the License.
 r"""Trains a ReLU classifier with or without the Fisher-Rao regularizer.
 
-The data (--dataset: synthetic, or scikit-learn's digits, with optional
-label noise on the training rows) are split into train, validation and test
-rows. A multi-layer perceptron is trained on mean cross-entropy +
+The data (--dataset: synthetic, scikit-learn's digits or MNIST-1D, with
+optional label noise on the training rows) are split into train, validation
+and test rows. A multi-layer perceptron (or, on MNIST-1D, a 1-D
+convolutional network: --architecture=cnn) is trained on mean cross-entropy +
 fisher_rao_lambda * regularizer + weight_decay * sum of squared kernels,
 where the regularizer is the standard (`fr`) or empirical (`fre`) Fisher-Rao
 norm of `direct_fisher_rao` over every variable, or nothing (`None`).
@@ -30,6 +31,7 @@ about a second and keeps every finished step.
       --fisher_rao_lambda=0.01 --fisher_rao_method=exact
   python3 synthetic_classification.py --dataset=digits --label_noise=0.2 \
       --validation_size=200 --stop_train_loss=0.01
+  python3 synthetic_classification.py --dataset=mnist1d --architecture=cnn
 
 This file is the command line only: the flags are generated from
 `fisher_rao_experiments.config`, the training is

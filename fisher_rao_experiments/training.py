@@ -20,6 +20,11 @@ validation and test rows are recorded, with the complexity measures of
 `measures` on the training rows; the regularizer's value on every training
 batch.
 
+With `stop_train_loss`, the loop also computes the cross-entropy on the
+full set of training rows after every `stop_check_steps`-th step and ends
+at the first one at or below it; the run is evaluated there and stops
+(`stopped_at_step`, `stopped_at_loss`). Without it the loop checks nothing.
+
 Everything runs in one finalized graph: the data live in it, and training
 steps run inside a `tf.while_loop`, in session calls of about a quarter of a
 second, so that Ctrl-C stops within about a second and keeps every step.
