@@ -75,6 +75,7 @@ EVALUATED_DEFAULTS = {
     "test_loss": 0.7,
     "test_accuracy": 0.8,
     "fisher_rao_norm": 1.0,
+    "fisher_rao_norm_depth_normalized": 0.25,
     "empirical_fisher_rao_norm": 2.0,
     "l2_norm": 3.0,
     "spectral_product": 4.0,
@@ -218,6 +219,7 @@ def plausible_results(
         "fisher_rao_norm": 0.01
         * 1000**progress
         * rng.uniform(0.8, 1.2, num_points),
+        "fisher_rao_norm_depth_normalized": noisy(0.5 + progress),
         "empirical_fisher_rao_norm": 0.02 * 100**progress,
         "l2_norm": noisy(5 + progress),
         "spectral_product": noisy(2 + progress),

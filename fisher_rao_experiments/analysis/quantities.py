@@ -45,6 +45,7 @@ _NON_NEGATIVE_KEYS = (
     "validation_loss",
     "test_loss",
     "fisher_rao_norm",
+    "fisher_rao_norm_depth_normalized",
     "empirical_fisher_rao_norm",
     "l2_norm",
     "spectral_product",
