@@ -2049,7 +2049,12 @@ class HistoryTest(tf.test.TestCase, ToleranceMixin):
 class MirroredStrategyTest(tf.test.TestCase):
     def test_two_devices_train_as_one(self):
         # The CPU must be split before TensorFlow starts: a fresh process.
-        environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+        # The repository's modules, as pytest's pythonpath gives the tests.
+        environment = dict(
+            os.environ,
+            TF_CPP_MIN_LOG_LEVEL="2",
+            PYTHONPATH=os.path.dirname(TESTS),
+        )
         result = subprocess.run(
             [sys.executable, os.path.join(TESTS, "mirrored_fit.py")],
             capture_output=True,
