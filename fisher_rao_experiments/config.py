@@ -60,7 +60,12 @@ CNN_KEYS = (
 # value, and a configuration at that value keeps the fingerprint it had
 # before the key existed (see `runs`), so earlier runs are still found.
 EARLIER_VALUES = types.MappingProxyType(
-    {"architecture": "mlp", "use_bias": True}
+    {
+        "architecture": "mlp",
+        "use_bias": True,
+        "label_smoothing": 0.0,
+        "confidence_penalty": 0.0,
+    }
 )
 SIZE_DEFAULT_KEYS = (
     "train_size",
@@ -222,6 +227,20 @@ OPTIONS = types.MappingProxyType(
             0.0,
             "Factor of the sum of squared kernels (not biases) in the "
             "training loss (>= 0).",
+        ),
+        "label_smoothing": Option(
+            float,
+            0.0,
+            "Label smoothing eps in [0, 1): the training cross-entropy is "
+            "taken against (1 - eps) * one_hot(y) + eps / num_classes "
+            "(recorded losses stay against the labels).",
+        ),
+        "confidence_penalty": Option(
+            float,
+            0.0,
+            "Confidence penalty beta (>= 0; Pereyra et al. 2017): the "
+            "training loss minus beta times the batch's mean entropy of "
+            "the predicted distribution.",
         ),
         "optimizer": Option(
             str,
@@ -415,6 +434,14 @@ RULES = types.MappingProxyType(
             "true or false",
         ),
         "weight_decay": (_finite_at_least(0), "a finite number >= 0"),
+        "label_smoothing": (
+            lambda value: _is_real(value) and 0 <= value < 1,
+            "a number in [0, 1)",
+        ),
+        "confidence_penalty": (
+            _finite_at_least(0),
+            "a finite number >= 0",
+        ),
         "learning_rate": (
             _or_none(
                 lambda value: (

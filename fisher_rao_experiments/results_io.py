@@ -77,7 +77,20 @@ RESULTS_KEYS = (
         "checkpoint",
         "num_parameters",
         "dataset_parameters",
+        "calibration",
     )
+)
+# The test calibration recorded at every evaluation of a run with a
+# validation split (`calibration.calibration_metrics`: the temperature is
+# fitted on the validation rows): results["calibration"] maps each key to a
+# list parallel to "steps" (null where the logits were not finite); it is
+# null for a run without a validation split.
+CALIBRATION_KEYS = (
+    "temperature",
+    "test_nll_raw",
+    "test_nll_scaled",
+    "test_ece_raw",
+    "test_ece_scaled",
 )
 # Results keys the files of earlier versions lack (issue 19 added them):
 # `load_results` reads such files without them.
@@ -85,6 +98,7 @@ ADDED_RESULTS_KEYS = (
     "fisher_rao_norm_depth_normalized",
     "stopped_at_loss",
     "dataset_parameters",
+    "calibration",
 )
 # Keys of a configuration that say where a run writes, not what it computes.
 OUTPUT_KEYS = ("output_dir", "summary_dir")

@@ -13,12 +13,16 @@
 # limitations under the License.
 """Trains the classifier of `model` on the data of `data`, as configured.
 
-The loss is mean cross-entropy + fisher_rao_lambda * regularizer +
-weight_decay * sum of squared kernels. Every `eval_steps` steps (from step
-0, and after the last step) the loss and accuracy on the full train,
-validation and test rows are recorded, with the complexity measures of
-`measures` on the training rows; the regularizer's value on every training
-batch.
+The loss is mean cross-entropy (against labels smoothed by
+label_smoothing) - confidence_penalty * mean predictive entropy +
+fisher_rao_lambda * regularizer + weight_decay * sum of squared kernels.
+Every `eval_steps` steps (from step 0, and after the last step) the loss
+(plain cross-entropy) and accuracy on the full train, validation and test
+rows are recorded, with the complexity measures of `measures` on the
+training rows; the regularizer's value on every training batch. With a
+validation split, also the test calibration (`calibration`: temperature
+fitted on the validation rows, test NLL and ECE raw and scaled), computed in
+numpy from the evaluation's logits.
 
 With `stop_train_loss`, the loop also computes the cross-entropy on the
 full set of training rows after every `stop_check_steps`-th step and ends
@@ -49,8 +53,15 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from fisher_rao_experiments import (
+    calibration,
+    data,
+    measures,
+    model,
+    results_io,
+    runs,
+)
 from fisher_rao_experiments import config as experiment_config
-from fisher_rao_experiments import data, measures, model, results_io, runs
 
 _BATCH_STREAM = 3  # Stateless stream of the batch order (data use others).
 # Training steps are run in session calls of about this many seconds: short
@@ -150,6 +161,38 @@ def mean_cross_entropy(labels, logits):
     )
 
 
+def smoothed_labels(labels, label_smoothing):
+    """(1 - eps) * labels + eps / K for one-hot `labels` of K classes."""
+    if not label_smoothing:
+        return labels
+    num_classes = tf.cast(tf.shape(labels)[-1], labels.dtype)
+    return (1.0 - label_smoothing) * labels + label_smoothing / num_classes
+
+
+def mean_entropy(logits):
+    """Mean over the batch of the entropy of softmax(logits), in nats."""
+    log_probabilities = tf.nn.log_softmax(logits)
+    return tf.reduce_mean(
+        -tf.reduce_sum(tf.exp(log_probabilities) * log_probabilities, -1)
+    )
+
+
+def training_loss(labels, logits, config):
+    """The batch's data term of the training loss (no regularizer).
+
+    Mean cross-entropy against the labels smoothed by
+    `config["label_smoothing"]` (`smoothed_labels`), minus
+    `config["confidence_penalty"]` times the mean predictive entropy
+    (`mean_entropy`; Pereyra et al. 2017). Both 0: plain cross-entropy.
+    """
+    loss = mean_cross_entropy(
+        smoothed_labels(labels, config["label_smoothing"]), logits
+    )
+    if config["confidence_penalty"]:
+        loss -= config["confidence_penalty"] * mean_entropy(logits)
+    return loss
+
+
 def _accuracy(labels, logits):
     correct = tf.equal(tf.argmax(logits, axis=-1), tf.argmax(labels, axis=-1))
     return tf.reduce_mean(tf.cast(correct, tf.float32))
@@ -214,6 +257,19 @@ class _TrainingGraph:
             self.evaluation[f"{split}_accuracy"] = _accuracy(
                 labels[start:end], logits[start:end]
             )
+        # The logits and labels of validation and test, for the calibration
+        # (computed in numpy), with a validation split only.
+        self.calibration_inputs = None
+        rows = data.split_rows(config)
+        if rows["validation"][1] > rows["validation"][0]:
+            self.calibration_inputs = {
+                f"{split}_{name}": tensor[slice(*rows[split])]
+                for split in ("validation", "test")
+                for name, tensor in (
+                    ("logits", logits),
+                    ("labels", tf.argmax(labels, axis=-1)),
+                )
+            }
         self.evaluation.update(
             measures.all_measures(
                 lambda: model.make_logits(self._train_inputs, config),
@@ -268,7 +324,7 @@ class _TrainingGraph:
             logits, regularizer = model.batch_logits_and_regularizer(
                 tf.gather(self._train_inputs, rows), batch_labels, config
             )
-            loss = mean_cross_entropy(batch_labels, logits)
+            loss = training_loss(batch_labels, logits, config)
             if lambda_:  # Else no gradient flows through the regularizer.
                 loss += lambda_ * regularizer
             if weight_decay:
@@ -339,6 +395,11 @@ def run_experiment(config, num_threads=None):
         checkpoint=None,
         num_parameters=model.num_parameters(config),
         dataset_parameters=data.dataset_parameters(config),
+        calibration=(
+            {key: [] for key in results_io.CALIBRATION_KEYS}
+            if config["validation_size"]
+            else None
+        ),
     )
     run = TrainedRun(results, {})
     with _InterruptRequest.installed() as interrupt:
@@ -398,10 +459,12 @@ def _now():
 
 def _trim_to_common_length(results):
     """Drops an evaluation recorded only in part (interrupted mid-way)."""
-    keys = results_io.EVALUATED_KEYS + ("steps",)
-    length = min(len(results[key]) for key in keys)
-    for key in keys:
-        del results[key][length:]
+    lists = [results[key] for key in results_io.EVALUATED_KEYS + ("steps",)]
+    if results.get("calibration"):
+        lists += list(results["calibration"].values())
+    length = min(len(values) for values in lists)
+    for values in lists:
+        del values[length:]
 
 
 class _InterruptRequest:
@@ -481,13 +544,19 @@ class _Trainer:
             below the stop loss at `step`, or None: then the evaluation's
             training loss is checked.
         """
-        values = {
-            key: float(value)
-            for key, value in self._session.run(self._graph.evaluation).items()
-        }
+        fetches = {"evaluation": self._graph.evaluation}
+        if self._graph.calibration_inputs is not None:
+            fetches["calibration"] = self._graph.calibration_inputs
+        fetched = self._session.run(fetches)
+        evaluation = fetched["evaluation"]
+        calibration_inputs = fetched.get("calibration")
+        values = {key: float(value) for key, value in evaluation.items()}
         # Steps last: a partly recorded evaluation is trimmed by its length.
         for key, value in values.items():
             self._results[key].append(value)
+        if calibration_inputs is not None:
+            for key, value in test_calibration(calibration_inputs).items():
+                self._results["calibration"][key].append(value)
         self._results["steps"].append(step)
         self._log(step, values)
         self._summarize(step, values)
@@ -597,6 +666,33 @@ class _Trainer:
             ]
         )
         self._writer.add_summary(summary, step)
+
+
+def test_calibration(inputs):
+    """The values of `results_io.CALIBRATION_KEYS` for one evaluation.
+
+    Args:
+      inputs: numpy `validation_logits`, `validation_labels` (integers),
+        `test_logits`, `test_labels`.
+
+    Returns:
+      Dict key -> float: the temperature fitted on validation, the test NLL
+      and ECE (15 bins) at T = 1 and at it (`calibration.
+      calibration_metrics`); NaN (recorded null) for non-finite logits.
+    """
+    try:
+        metrics = calibration.calibration_metrics(
+            inputs["validation_logits"].astype(np.float64),
+            inputs["validation_labels"],
+            inputs["test_logits"].astype(np.float64),
+            inputs["test_labels"],
+        )
+    except ValueError:  # Non-finite logits (a diverging run).
+        return {key: math.nan for key in results_io.CALIBRATION_KEYS}
+    return {
+        key: float(getattr(metrics, key))
+        for key in results_io.CALIBRATION_KEYS
+    }
 
 
 def save_run(run, output_dir):

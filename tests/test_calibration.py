@@ -11,12 +11,12 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests of studies/calibration.py against hand and brute-force values."""
+"""Tests of fisher_rao_experiments/calibration.py: hand and brute force."""
 
 import numpy as np
 import pytest
 
-from fisher_rao_experiments.studies import calibration
+from fisher_rao_experiments import calibration
 
 
 def direct_nll(logits, labels, temperature):

@@ -21,7 +21,7 @@ import sys
 import pytest
 
 import direct_fisher_rao
-from fisher_rao_experiments import config, data, results_io
+from fisher_rao_experiments import config, data, results_io, runs
 
 DOCUMENTED_DEFAULTS = {
     "dataset": "synthetic",
@@ -31,6 +31,8 @@ DOCUMENTED_DEFAULTS = {
     "differentiate_probability": True,
     "fisher_rao_method": "forward",
     "weight_decay": 0.0,
+    "label_smoothing": 0.0,
+    "confidence_penalty": 0.0,
     "optimizer": None,
     "learning_rate": None,
     "momentum": 0.9,
@@ -178,6 +180,34 @@ def test_validate_config_refuses_missing_unknown_and_mistyped_keys():
     ):
         with pytest.raises(ValueError, match=f"{key}={value!r} is not"):
             config.validate_config(dict(defaults, **{key: value}))
+
+
+def test_the_confidence_controls_at_zero_keep_earlier_fingerprints():
+    # Runs recorded before --label_smoothing and --confidence_penalty
+    # existed trained with neither: a configuration at 0 keeps the
+    # fingerprint (file name) and matches those runs; any other value is a
+    # new run.
+    base = config.resolve_config(
+        dict(
+            config.default_config(),
+            dataset="mnist1d",
+            architecture="cnn",
+            validation_size=500,
+        )
+    )
+    earlier = {
+        key: value
+        for key, value in base.items()
+        if key not in ("label_smoothing", "confidence_penalty")
+    }
+    assert runs.config_fingerprint(base) == runs.config_fingerprint(earlier)
+    assert runs.hparams_match(base, earlier)
+    for key in ("label_smoothing", "confidence_penalty"):
+        changed = dict(base, **{key: 0.1})
+        assert runs.config_fingerprint(changed) != runs.config_fingerprint(
+            base
+        )
+        assert not runs.hparams_match(changed, earlier)
 
 
 @pytest.mark.parametrize(

@@ -25,8 +25,14 @@ import numpy as np
 import tensorflow as tf
 
 import direct_fisher_rao
+from fisher_rao_experiments import (
+    calibration,
+    data,
+    model,
+    results_io,
+    training,
+)
 from fisher_rao_experiments import config as experiment_config
-from fisher_rao_experiments import data, model, results_io, training
 
 
 class TrainingTest(tf.test.TestCase):
@@ -137,6 +143,96 @@ class TrainingTest(tf.test.TestCase):
                 )
         self.assertEqual(results["hparams"]["input_dimension"], 64)
         self.assertEqual(results["steps"], [0, 30, 60])
+        # The calibration of the last evaluation: numpy on the same logits.
+        expected = calibration.calibration_metrics(
+            hidden[200:300],
+            labels[200:300].argmax(1),
+            hidden[300:500],
+            labels[300:500].argmax(1),
+        )
+        recorded = results["calibration"]
+        self.assertCountEqual(recorded, results_io.CALIBRATION_KEYS)
+        for key in results_io.CALIBRATION_KEYS:
+            self.assertLen(recorded[key], 3)
+            self.assertAllClose(
+                recorded[key][-1], getattr(expected, key), rtol=1e-4, msg=key
+            )
+        self.assertAllClose(
+            recorded["test_nll_raw"][-1], results["test_loss"][-1], rtol=1e-5
+        )
+        self.assertLessEqual(
+            recorded["test_nll_scaled"][-1],
+            recorded["test_nll_raw"][-1] + 0.05,
+        )
+
+    def test_no_validation_split_no_calibration(self):
+        results = self.run_small(train_steps=2, eval_steps=1)
+        self.assertIsNone(results["calibration"])
+        with mock.patch.object(
+            training.calibration, "calibration_metrics"
+        ) as metrics:
+            self.run_small(train_steps=2, eval_steps=1)
+        metrics.assert_not_called()
+
+    def test_non_finite_logits_record_null_calibration(self):
+        inputs = {
+            "validation_logits": np.array([[np.nan, 0.0]], np.float32),
+            "validation_labels": np.array([0]),
+            "test_logits": np.array([[1.0, 0.0]], np.float32),
+            "test_labels": np.array([0]),
+        }
+        values = training.test_calibration(inputs)
+        self.assertCountEqual(values, results_io.CALIBRATION_KEYS)
+        self.assertTrue(all(math.isnan(v) for v in values.values()))
+        self.assertEqual(
+            results_io.to_strict_json_value(values),
+            dict.fromkeys(results_io.CALIBRATION_KEYS),
+        )
+
+    def test_label_smoothing_and_confidence_penalty_against_numpy(self):
+        rng = np.random.default_rng(0)
+        logits = rng.normal(size=(7, 4)) * 3
+        labels = np.eye(4)[rng.integers(0, 4, size=7)]
+        log_p = logits - logits.max(1, keepdims=True)
+        log_p -= np.log(np.exp(log_p).sum(1, keepdims=True))
+        entropy = -(np.exp(log_p) * log_p).sum(1).mean()
+        for eps, beta in ((0.0, 0.0), (0.1, 0.0), (0.0, 0.3), (0.25, 0.5)):
+            with self.subTest(eps=eps, beta=beta):
+                target = (1 - eps) * labels + eps / 4
+                expected = -(target * log_p).sum(1).mean() - beta * entropy
+                config = {"label_smoothing": eps, "confidence_penalty": beta}
+                value = training.training_loss(
+                    tf.constant(labels), tf.constant(logits), config
+                )
+                self.assertAllClose(value, expected, rtol=1e-10)
+        self.assertAllClose(training.mean_entropy(tf.zeros([2, 5])), np.log(5))
+
+    def test_label_smoothing_and_confidence_penalty_change_the_steps(self):
+        # One SGD step on the plain loss, and on each control: the controls
+        # move the weights differently; at 0 they are the plain run.
+        config = helpers.small_config(
+            self.get_temp_dir(),
+            train_steps=3,
+            eval_steps=3,
+            regularization_norm="None",
+        )
+        plain = training.run_experiment(config).variables
+        zero = training.run_experiment(
+            dict(config, label_smoothing=0.0, confidence_penalty=0.0)
+        ).variables
+        for key in ("label_smoothing", "confidence_penalty"):
+            changed = training.run_experiment(
+                dict(config, **{key: 0.3})
+            ).variables
+            with self.subTest(key=key):
+                self.assertTrue(
+                    any(
+                        not np.allclose(changed[name], plain[name])
+                        for name in plain
+                    )
+                )
+        for name in plain:
+            self.assertAllEqual(zero[name], plain[name])
 
     def test_stop_train_loss_stops_at_the_first_check_below_it(self):
         # The reference: the same run without a stop, evaluated at every
