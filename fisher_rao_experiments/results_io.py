@@ -429,6 +429,37 @@ def _reject_constant(token):
     raise ValueError(f"non-standard JSON token {token}")
 
 
+def read_results_object(path, required_keys):
+    """Parses a results file as strict JSON and checks its outline.
+
+    Args:
+      path: Path of a results file.
+      required_keys: Keys the object must have.
+
+    Returns:
+      The parsed dictionary, with "hparams" an object if present.
+
+    Raises:
+      ValueError: If the file is not strict JSON (NaN and Infinity tokens
+        are refused), not an object, lacks a required key, or its "hparams"
+        is not an object.
+      OSError: If the file cannot be read.
+    """
+    with open(path) as results_file:
+        try:
+            results = json.load(results_file, parse_constant=_reject_constant)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path} is not valid JSON: {error}") from error
+    if not isinstance(results, dict):
+        raise ValueError(f"{path} does not hold a JSON object.")
+    missing = [key for key in required_keys if key not in results]
+    if missing:
+        raise ValueError(f"{path} lacks the results keys {missing}.")
+    if "hparams" in results and not isinstance(results["hparams"], dict):
+        raise ValueError(f"{path}: 'hparams' is not an object.")
+    return results
+
+
 def load_results(path):
     """Reads one results file strictly.
 
@@ -444,22 +475,8 @@ def load_results(path):
         write), or its trajectories are not lists.
       OSError: If the file cannot be read.
     """
-    with open(path) as results_file:
-        try:
-            results = json.load(results_file, parse_constant=_reject_constant)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path} is not valid JSON: {error}") from error
-    if not isinstance(results, dict):
-        raise ValueError(f"{path} does not hold a JSON object.")
-    missing = [
-        key
-        for key in RESULTS_KEYS
-        if key not in results and key not in ADDED_RESULTS_KEYS
-    ]
-    if missing:
-        raise ValueError(f"{path} lacks the results keys {missing}.")
-    if not isinstance(results["hparams"], dict):
-        raise ValueError(f"{path}: 'hparams' is not an object.")
+    required = [key for key in RESULTS_KEYS if key not in ADDED_RESULTS_KEYS]
+    results = read_results_object(path, required)
     not_lists = [
         key
         for key in TRAJECTORY_KEYS

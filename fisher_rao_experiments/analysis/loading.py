@@ -21,7 +21,6 @@ needed. Files lacking a needed key are skipped and named in one warning.
 """
 
 import dataclasses
-import json
 import os
 import re
 
@@ -47,10 +46,6 @@ class Run:
         return os.path.basename(self.path)
 
 
-def _reject_constant(token):
-    raise ValueError(f"non-standard JSON token {token}")
-
-
 def read_results(path):
     """Parses one results file strictly, checking what is there.
 
@@ -70,18 +65,7 @@ def read_results(path):
         evaluated quantity without one value per recorded step.
       OSError: If the file cannot be read.
     """
-    with open(path) as results_file:
-        try:
-            results = json.load(results_file, parse_constant=_reject_constant)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path} is not valid JSON: {error}") from error
-    if not isinstance(results, dict):
-        raise ValueError(f"{path} does not hold a JSON object.")
-    missing = [key for key in ("hparams", "steps") if key not in results]
-    if missing:
-        raise ValueError(f"{path} lacks the results keys {missing}.")
-    if not isinstance(results["hparams"], dict):
-        raise ValueError(f"{path}: 'hparams' is not an object.")
+    results = results_io.read_results_object(path, ("hparams", "steps"))
     _check_trajectories(results)
     return results
 
