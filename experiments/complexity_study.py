@@ -11,19 +11,23 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-r"""Study: does the Fisher-Rao norm track generalization? (command line)
+r"""Study v2: does the Fisher-Rao norm track generalization? (command line)
 
   python3 experiments/complexity_study.py --output_dir=/tmp/complexity
   python3 experiments/complexity_study.py --smoke --output_dir=/tmp/smoke
 
-Every invocation first trains the networks of the grid that have no complete
+The settings (MNIST-1D MLPs and CNNs, digits MLPs; docs/complexity.md) run
+on one sweep into one <output_dir>/runs. Every invocation first trains the
+networks of the settings' grids that have no complete
 results file in <output_dir>/runs, on the sweep (it resumes: a repeated
 command trains nothing new, but retries runs that failed or diverged), then
 rewrites the analysis in <output_dir>: summary.json (strict JSON), tables.md
-and the figures. --analysis_only skips the training (no TensorFlow, no Dask)
-and analyses the runs that are there. --smoke runs a tiny grid end to end.
+and the figures (per setting). --analysis_only skips the training (no
+TensorFlow, no Dask) and analyses the runs that are there. --smoke runs tiny
+grids end to end (every run reaches its stop loss; every statistic and
+interval is defined).
 
-The study itself (grids, models, statistics, tables, figures) is
+The study itself (settings, models, statistics, tables, figures) is
 fisher_rao_experiments.studies.complexity.
 """
 
@@ -43,8 +47,8 @@ def define_flags(flag_values=FLAGS):
     study_runs.define_flags(
         flag_values,
         complexity.DEFAULT_OUTPUT_DIR,
-        "Run a tiny grid (a few models, a few hundred steps) end to end, to "
-        "try the command.",
+        "Run tiny grids (16 networks, a few hundred steps at most) end to "
+        "end, to try the command.",
     )
     flags.DEFINE_integer(
         "bootstrap_resamples",
@@ -71,16 +75,21 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     plt.switch_backend("agg")
-    grid = complexity.SMOKE_GRID if FLAGS.smoke else complexity.FULL_GRID
+    settings = (
+        complexity.SMOKE_SETTINGS if FLAGS.smoke else complexity.FULL_SETTINGS
+    )
     output_dir = os.path.abspath(FLAGS.output_dir)
     runs_dir = os.path.join(output_dir, complexity.RUNS_SUBDIRECTORY)
     status = study_runs.train_grid_from_flags(
-        grid.points(), runs_dir, FLAGS, "complexity_study.py"
+        complexity.all_points(settings),
+        runs_dir,
+        FLAGS,
+        "complexity_study.py",
     )
     if status:
         return status
     summary = complexity.analyse(
-        grid,
+        settings,
         output_dir,
         FLAGS.bootstrap_resamples,
         FLAGS.bootstrap_seed,
@@ -94,7 +103,7 @@ def main(argv):
     logging.info(
         "%d models used, %d left out; wrote %s",
         len(summary["models_used"]),
-        len(summary["models_left_out"]),
+        summary["num_models_left_out"],
         output_dir,
     )
     return 0

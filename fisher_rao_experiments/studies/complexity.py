@@ -11,34 +11,52 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""The complexity study: does the Fisher-Rao norm track generalization?
+"""The complexity study, v2: does the Fisher-Rao norm track generalization?
 
-Unregularized networks on `digits`, across label noise and other
-hyper-parameters, each trained to the same training cross-entropy; the
-complexity measures are ranked by Kendall's tau with the generalization gap,
-over all models and granulated per hyper-parameter (Jiang et al. 2019).
-The grids (`FULL_GRID`, `SMOKE_GRID`) are plain data; `analyse` reads the
-runs of a grid and writes summary.json (strict JSON), tables.md and the
-figures. experiments/complexity_study.py is its command line.
+Unregularized networks in three settings (`FULL_SETTINGS`): MNIST-1D MLPs
+and MNIST-1D CNNs (the main result) and digits MLPs (the second setting),
+each a grid crossing depth, width (channels for the CNN), batch size and
+label noise (0 to random labels) over seeds, every network trained to the
+same training cross-entropy with the loss checked at every step (measures
+taken at the stop). The complexity measures are ranked by Kendall's tau
+with the generalization gap, over all models and granulated per axis
+(Jiang et al. 2019), per setting, with intervals from a bootstrap over
+whole seeds; `COMPARISONS` names, before any result is read, the paired
+differences the conclusion rests on. The settings are plain data;
+`analyse` reads the runs and writes summary.json (strict JSON), tables.md
+and the figures. experiments/complexity_study.py is its command line.
 
 Choices:
+  * Networks are bias-free (`use_bias=False`): a bias-free ReLU network is
+    positively homogeneous, so <theta, grad_theta z> = (L+1) z exactly and
+    the squared Fisher-Rao norm E<theta, grad l>^2 is (L+1)^2 times a
+    depth-free quantity, `fisher_rao_norm_depth_normalized` (L+1 = layers
+    carrying weights; see docs/training.md).
   * Models: a run is used if it reached its stop_train_loss
     (stopped_at_step set); the others, incomplete and duplicate files,
     files lacking a key the study reads and grid points without a results
     file are listed in summary.json with the reason. A measure that is null
     at the end leaves the model out of that measure's statistics only.
-  * Measures, at the final evaluation: the five norms (squared Fisher-Rao
-    norm, model and empirical; squared l2 norm; product of squared spectral
-    norms; squared path norm), each raw and divided by margin^2, and the
-    number of parameters. A margin <= 0 (more than 10 % of the training
-    examples on the wrong side) makes the normalized measures undefined for
-    that model: it is left out of their statistics only.
+  * Measures, at the stop: the six norms (squared Fisher-Rao norm, raw and
+    depth-normalized, model Fisher; the empirical one; squared l2 norm;
+    product of squared spectral norms; squared path norm), each raw and
+    divided by margin^2, and the number of parameters, the reference for
+    what ranking by architecture alone achieves. A margin <= 0 (more than
+    10 % of the training examples on the wrong side) makes the normalized
+    measures undefined for that model: it is left out of their statistics
+    only.
   * Gaps: train accuracy - test accuracy, and test loss - train loss (both
     grow with overfitting, so a good measure correlates positively with
     both). Training metrics are on the labels trained on (noisy), test
     metrics on clean labels.
-  * Statistics: see studies/study_statistics.py. Every measure's
-    bootstrap uses the same seed, hence the same resamples.
+  * Statistics (studies/study_statistics.py), per setting: Kendall tau-b
+    over all models; Jiang et al.'s granulated tau (psi per axis = mean
+    over the groups of models differing in that axis alone of tau-a, a pair
+    tied in the measure or the gap counting 0; averaged over the axes);
+    percentile intervals from one set of bootstrap resamples of whole
+    seeds per setting (each drawn seed brings its whole grid), shared by
+    every measure, so the paired differences of `COMPARISONS` are taken on
+    the same resamples.
 """
 
 import dataclasses
@@ -62,6 +80,7 @@ LABEL_NOISE = "label_noise"
 SEED = "random_seed"
 NORM_MEASURES = (
     "fisher_rao_norm",
+    "fisher_rao_norm_depth_normalized",
     "empirical_fisher_rao_norm",
     "l2_norm",
     "spectral_product",
@@ -79,36 +98,64 @@ GAPS = {
     "accuracy_gap": "train accuracy - test accuracy",
     "loss_gap": "test loss - train loss",
 }
+# Ranked by the granulated tau with this gap, Jiang et al.'s main score;
+# the comparisons below are read on it first.
+RANKING_GAP = "accuracy_gap"
+# The comparisons the conclusion rests on, named before any result was
+# read (issue 20): the Fisher-Rao norm, raw and depth-normalized, minus
+# each of the simpler norms, in tau-b and in the granulated tau, per
+# setting and gap, on the same seed resamples. A difference whose interval
+# lies above 0 says the Fisher-Rao norm ranks the models by the gap better.
+COMPARISONS = study_statistics.comparisons_against(
+    ("fisher_rao_norm", "fisher_rao_norm_depth_normalized"),
+    ("l2_norm", "spectral_product", "path_norm"),
+)
+# The same with every measure over margin^2: secondary, read after.
+MARGIN_COMPARISONS = study_statistics.comparisons_against(
+    tuple(
+        name + MARGIN_SUFFIX
+        for name in ("fisher_rao_norm", "fisher_rao_norm_depth_normalized")
+    ),
+    tuple(
+        name + MARGIN_SUFFIX
+        for name in ("l2_norm", "spectral_product", "path_norm")
+    ),
+)
 # What a results file must hold for a model to be analysed.
-REQUIRED_KEYS = ("stopped_at_step", NUM_PARAMETERS, MARGIN) + NORM_MEASURES
+REQUIRED_KEYS = (
+    "stopped_at_step",
+    "stopped_at_loss",
+    NUM_PARAMETERS,
+    MARGIN,
+) + NORM_MEASURES
 # Without their final values a model has no gap. A null measure or margin
 # leaves the model out of that measure's statistics only.
 FINAL_KEYS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 RUNS_SUBDIRECTORY = "runs"
 SUMMARY_FILE = "summary.json"
 TABLES_FILE = "tables.md"
-NOISE_FIGURE_FILE = "measures_vs_label_noise.png"
-GAP_FIGURE_FILES = {
+NOISE_FIGURE_SUFFIX = "measures_vs_label_noise.png"
+GAP_FIGURE_SUFFIXES = {
     "accuracy_gap": "measures_vs_accuracy_gap.png",
     "loss_gap": "measures_vs_loss_gap.png",
 }
+COMPARISON_FIGURE_SUFFIX = "comparisons.png"
 DEFAULT_OUTPUT_DIR = os.path.join(
     os.path.dirname(results_io.DEFAULT_RESULTS_DIR),
     "fisher_rao_complexity_study",
 )
-# Ranked by the granulated tau with this gap, Jiang et al.'s main score.
-RANKING_GAP = "accuracy_gap"
 
 
 @dataclasses.dataclass(frozen=True)
 class Grid:
-    """The networks of the study.
+    """The networks of one setting.
 
     Attributes:
       axes: Hyper-parameter name -> values, crossed; label_noise first.
       seeds: Values of random_seed, crossed with the axes.
-      fixed: Every other configuration key the study sets (the rest take
-        the training script's defaults; None = the dataset's default).
+      fixed: Every other configuration key the setting sets (the rest take
+        the training script's defaults). No value is None: a run records
+        the value its data set chose, which a None does not match.
     """
 
     axes: dict
@@ -133,8 +180,32 @@ class Grid:
         return {name: point[name] for name in (*self.axes, SEED)}
 
 
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """A data set and architecture, analysed on its own.
+
+    Attributes:
+      name: Short name; prefixes its figures.
+      description: One line for the tables.
+      grid: Its `Grid`.
+      main: Whether it belongs to the main result (MNIST-1D).
+    """
+
+    name: str
+    description: str
+    grid: Grid
+    main: bool
+
+
+def all_points(settings):
+    """Every grid point of `settings`, setting by setting."""
+    return [point for setting in settings for point in setting.grid.points()]
+
+
+# Every network: unregularized, bias-free, Adam, trained to the same
+# training cross-entropy with the loss checked at every step.
+STOP_TRAIN_LOSS = 0.01
 _TRAINING = {
-    "dataset": "digits",
     "regularization_norm": "None",
     "fisher_rao_lambda": 0.0,
     # No regularizer is trained on; exact in case the recorded Fisher-Rao
@@ -144,30 +215,140 @@ _TRAINING = {
     "optimizer": "adam",
     "learning_rate": 1e-3,
     "validation_size": 0,
+    "use_bias": False,
+    "stop_train_loss": STOP_TRAIN_LOSS,
+    "stop_check_steps": 1,
 }
-FULL_GRID = Grid(
-    axes={
-        LABEL_NOISE: (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
-        "layer_width": (128, 512),
-        "num_hidden_layers": (0, 2),
-        "batch_size": (32, 128),
-    },
-    seeds=(1, 2, 3),
-    fixed=dict(
-        _TRAINING, train_steps=40000, eval_steps=500, stop_train_loss=0.01
+_MNIST1D = dict(
+    _TRAINING,
+    dataset="mnist1d",
+    train_size=1000,
+    test_size=1000,
+    train_steps=30000,
+    eval_steps=5000,
+)
+_DIGITS = dict(_TRAINING, dataset="digits", train_steps=30000, eval_steps=5000)
+_NOISES = (0.0, 0.5, 1.0)
+_BATCHES = (32, 64, 128)
+_SEEDS = (1, 2, 3)
+FULL_SETTINGS = (
+    Setting(
+        "mnist1d_mlp",
+        "MNIST-1D, MLP",
+        Grid(
+            axes={
+                LABEL_NOISE: _NOISES,
+                "num_hidden_layers": (0, 1, 2),
+                "layer_width": (128, 256, 512),
+                "batch_size": _BATCHES,
+            },
+            seeds=_SEEDS,
+            fixed=dict(_MNIST1D, architecture="mlp"),
+        ),
+        main=True,
+    ),
+    Setting(
+        "mnist1d_cnn",
+        "MNIST-1D, CNN",
+        Grid(
+            axes={
+                LABEL_NOISE: _NOISES,
+                "conv_layers": (1, 2, 3),
+                "conv_channels": (16, 32, 64),
+                "batch_size": _BATCHES,
+            },
+            seeds=_SEEDS,
+            fixed=dict(
+                _MNIST1D,
+                architecture="cnn",
+                kernel_size=5,
+                conv_stride=2,
+                head_layers=1,
+                layer_width=256,
+            ),
+        ),
+        main=True,
+    ),
+    Setting(
+        "digits_mlp",
+        "digits, MLP",
+        Grid(
+            axes={
+                LABEL_NOISE: _NOISES,
+                "num_hidden_layers": (0, 1, 2),
+                "layer_width": (128, 256, 512),
+                "batch_size": _BATCHES,
+            },
+            seeds=_SEEDS,
+            fixed=dict(_DIGITS, architecture="mlp"),
+        ),
+        main=False,
     ),
 )
-SMOKE_GRID = Grid(
-    axes={LABEL_NOISE: (0.0, 0.2, 1.0), "layer_width": (16, 32)},
-    seeds=(1, 2),
-    fixed=dict(
-        _TRAINING,
-        batch_size=32,
-        num_hidden_layers=0,
-        learning_rate=0.01,
-        train_steps=300,
-        eval_steps=100,
-        stop_train_loss=0.5,
+# Every statistic is defined (two seeds, two values per axis) and every run
+# reaches its (high) stop loss within a few hundred steps.
+_SMOKE_TRAINING = dict(
+    _TRAINING,
+    learning_rate=0.01,
+    batch_size=32,
+    train_size=100,
+    test_size=100,
+    train_steps=400,
+    eval_steps=400,
+    stop_train_loss=0.5,
+)
+_SMOKE_SEEDS = (1, 2)
+SMOKE_SETTINGS = (
+    Setting(
+        "mnist1d_mlp",
+        "MNIST-1D, MLP (smoke)",
+        Grid(
+            axes={LABEL_NOISE: (0.0, 1.0), "num_hidden_layers": (0, 1)},
+            seeds=_SMOKE_SEEDS,
+            fixed=dict(
+                _SMOKE_TRAINING,
+                dataset="mnist1d",
+                architecture="mlp",
+                layer_width=32,
+            ),
+        ),
+        main=True,
+    ),
+    Setting(
+        "mnist1d_cnn",
+        "MNIST-1D, CNN (smoke)",
+        Grid(
+            axes={LABEL_NOISE: (0.0, 1.0)},
+            seeds=_SMOKE_SEEDS,
+            fixed=dict(
+                _SMOKE_TRAINING,
+                dataset="mnist1d",
+                architecture="cnn",
+                conv_layers=1,
+                conv_channels=8,
+                kernel_size=5,
+                conv_stride=2,
+                head_layers=1,
+                layer_width=32,
+            ),
+        ),
+        main=True,
+    ),
+    Setting(
+        "digits_mlp",
+        "digits, MLP (smoke)",
+        Grid(
+            axes={LABEL_NOISE: (0.0, 1.0)},
+            seeds=_SMOKE_SEEDS,
+            fixed=dict(
+                _SMOKE_TRAINING,
+                dataset="digits",
+                architecture="mlp",
+                num_hidden_layers=0,
+                layer_width=32,
+            ),
+        ),
+        main=False,
     ),
 )
 
@@ -178,23 +359,25 @@ SMOKE_GRID = Grid(
 
 @dataclasses.dataclass(frozen=True)
 class Model:
-    """A trained network that reached the stop loss, at its final step.
+    """A trained network that reached the stop loss, at its stop.
 
     Attributes:
       name: Its results file's name.
       setting: Its axes' values and seed (see `Grid.setting`).
       measures: Measure name -> value, None where undefined.
       gaps: Gap name -> value.
+      stopped_at_loss: The training loss that met the threshold.
     """
 
     name: str
     setting: dict
     measures: dict
     gaps: dict
+    stopped_at_loss: float | None = None
 
 
 def final_measures(results):
-    """The complexity measures at the final evaluation.
+    """The complexity measures at the final evaluation (the stop).
 
     Returns:
       Measure name -> float, or None for a null measure and for the
@@ -251,6 +434,7 @@ def model_or_reason(grid_run, grid):
         grid.setting(grid_run.point),
         final_measures(results),
         final_gaps(results),
+        results["stopped_at_loss"],
     )
 
 
@@ -279,7 +463,7 @@ def collect_models(grid, runs_dir):
 # Statistics.
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Correlation:
     """How one measure ranks the models by one gap.
 
@@ -287,57 +471,126 @@ class Correlation:
       measure, gap: Their names.
       num_models: Models with a value of the measure.
       without_value: Names of the models where the measure is undefined.
-      tau, tau_interval: Kendall tau over the models and its interval.
-      granulated, granulated_interval: Granulated tau and its interval.
+      statistics: `study_statistics.SeedBootstrapCorrelation` (tau-b,
+        Jiang's granulated tau and per-axis psi, with intervals over
+        seeds); None when fewer than 2 models have a value (`reason`).
+      reason: Why `statistics` is None, else None.
     """
 
     measure: str
     gap: str
     num_models: int
     without_value: tuple
-    tau: study_statistics.Tau
-    tau_interval: study_statistics.Interval
-    granulated: study_statistics.GranulatedTau
-    granulated_interval: study_statistics.Interval
+    statistics: study_statistics.SeedBootstrapCorrelation | None
+    reason: str | None = None
 
 
-def correlate(models, measure, gap, axes, n_resamples, seed):
+def correlate(models, measure, gap, axes, resamples):
     """The `Correlation` of `measure` with `gap` over `models`.
 
-    Models where the measure is undefined are left out of its statistics.
+    Models where the measure is undefined are left out of its statistics;
+    every measure uses the same `resamples`.
     """
     usable = [model for model in models if model.measures[measure] is not None]
-    values = np.array([model.measures[measure] for model in usable])
-    gaps = np.array([model.gaps[gap] for model in usable])
-    settings = [model.setting for model in usable]
-    granulated = study_statistics.granulated_tau(settings, values, gaps, axes)
-    return Correlation(
-        measure,
-        gap,
-        len(usable),
-        tuple(
-            model.name for model in models if model.measures[measure] is None
-        ),
-        study_statistics.kendall_tau(values, gaps),
-        study_statistics.bootstrap_tau_interval(
-            values, gaps, n_resamples=n_resamples, seed=seed
-        ),
-        granulated,
-        study_statistics.bootstrap_granulated_interval(
-            granulated, n_resamples=n_resamples, seed=seed
-        ),
+    without = tuple(
+        model.name for model in models if model.measures[measure] is None
     )
+    if len(usable) < 2:
+        return Correlation(
+            measure,
+            gap,
+            len(usable),
+            without,
+            None,
+            f"{len(usable)} model(s) with a value: tau needs at least 2",
+        )
+    statistics = study_statistics.seed_bootstrap_correlation(
+        [model.setting for model in usable],
+        [model.measures[measure] for model in usable],
+        [model.gaps[gap] for model in usable],
+        axes,
+        resamples,
+        seed_key=SEED,
+    )
+    return Correlation(measure, gap, len(usable), without, statistics)
 
 
 def correlate_all(models, axes, n_resamples, seed):
-    """measure -> gap -> `Correlation`, for every measure and gap."""
+    """measure -> gap -> `Correlation`, for every measure and gap.
+
+    One set of seed resamples (`study_statistics.draw_seed_resamples` with
+    `seed`) serves every measure and gap. None if there is no model.
+    """
+    if not models:
+        return None
+    resamples = study_statistics.draw_seed_resamples(
+        [model.setting[SEED] for model in models], n_resamples, seed
+    )
     return {
         measure: {
-            gap: correlate(models, measure, gap, axes, n_resamples, seed)
+            gap: correlate(models, measure, gap, axes, resamples)
             for gap in GAPS
         }
         for measure in MEASURES
     }
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """A named comparison on one gap: measure minus reference.
+
+    Attributes:
+      comparison: The `study_statistics.MeasureComparison`.
+      gap: The gap.
+      difference: `study_statistics.TauDifference`, or None (`reason`).
+      reason: Why `difference` is None, else None.
+    """
+
+    comparison: study_statistics.MeasureComparison
+    gap: str
+    difference: study_statistics.TauDifference | None
+    reason: str | None = None
+
+
+def compare_all(correlations, comparisons):
+    """`Comparison`s of `comparisons` on every gap, gap outermost."""
+    compared = []
+    for gap in GAPS:
+        for comparison in comparisons:
+            pair = [
+                correlations[name][gap].statistics
+                for name in (comparison.measure, comparison.reference)
+            ]
+            if None in pair:
+                compared.append(
+                    Comparison(
+                        comparison,
+                        gap,
+                        None,
+                        "a measure has fewer than 2 models with a value",
+                    )
+                )
+                continue
+            compared.append(
+                Comparison(
+                    comparison,
+                    gap,
+                    study_statistics.tau_difference(*pair),
+                )
+            )
+    return compared
+
+
+def _granulated_value(correlation):
+    if correlation.statistics is None:
+        return None
+    return correlation.statistics.granulated.value
+
+
+def _tau_value(correlation):
+    if correlation.statistics is None:
+        return None
+    return correlation.statistics.tau.value
 
 
 def ranked_measures(correlations):
@@ -346,8 +599,8 @@ def ranked_measures(correlations):
 
     def key(measure):
         correlation = correlations[measure][RANKING_GAP]
-        granulated = correlation.granulated.value
-        tau = correlation.tau.value
+        granulated = _granulated_value(correlation)
+        tau = _tau_value(correlation)
         return (
             granulated is None,
             -(granulated or 0.0),
@@ -356,6 +609,38 @@ def ranked_measures(correlations):
         )
 
     return sorted(correlations, key=key)
+
+
+@dataclasses.dataclass
+class SettingAnalysis:
+    """One setting's models, correlations and comparisons."""
+
+    setting: Setting
+    models: Models
+    correlations: dict | None
+    comparisons: list
+    margin_comparisons: list
+
+
+def analyse_setting(setting, runs_dir, n_resamples, seed):
+    """The `SettingAnalysis` of one setting's runs in `runs_dir`."""
+    models = collect_models(setting.grid, runs_dir)
+    for left_out in models.left_out:
+        logging.warning(
+            "%s: left out %s: %s", setting.name, left_out.name, left_out.reason
+        )
+    correlations = correlate_all(
+        models.used, tuple(setting.grid.axes), n_resamples, seed
+    )
+    if correlations is None:
+        return SettingAnalysis(setting, models, None, [], [])
+    return SettingAnalysis(
+        setting,
+        models,
+        correlations,
+        compare_all(correlations, COMPARISONS),
+        compare_all(correlations, MARGIN_COMPARISONS),
+    )
 
 
 # --------------------------------------------------------------------------
@@ -367,60 +652,135 @@ def _interval_dict(interval):
         "low": interval.low,
         "high": interval.high,
         "reason": interval.reason,
+        "undefined_resamples": interval.undefined_resamples,
     }
 
 
+_NO_INTERVAL = {
+    "low": None,
+    "high": None,
+    "reason": None,
+    "undefined_resamples": 0,
+}
+
+
 def _correlation_dict(correlation):
-    granulated = correlation.granulated
-    return {
+    entry = {
         "num_models": correlation.num_models,
         "models_without_value": list(correlation.without_value),
-        "tau": correlation.tau.value,
-        "tau_reason": correlation.tau.reason,
-        "tau_interval": _interval_dict(correlation.tau_interval),
-        "granulated_tau": granulated.value,
-        "granulated_tau_reason": granulated.reason,
-        "granulated_tau_interval": _interval_dict(
-            correlation.granulated_interval
-        ),
-        "per_axis": {
+    }
+    statistics = correlation.statistics
+    if statistics is None:
+        reason = correlation.reason
+        return dict(
+            entry,
+            tau=None,
+            tau_reason=reason,
+            tau_interval=dict(_NO_INTERVAL, reason=reason),
+            granulated_tau=None,
+            granulated_tau_reason=reason,
+            granulated_tau_interval=dict(_NO_INTERVAL, reason=reason),
+            per_axis={},
+        )
+    granulated = statistics.granulated
+    return dict(
+        entry,
+        tau=statistics.tau.value,
+        tau_reason=statistics.tau.reason,
+        tau_interval=_interval_dict(statistics.tau_interval),
+        granulated_tau=granulated.value,
+        granulated_tau_reason=granulated.reason,
+        granulated_tau_interval=_interval_dict(statistics.granulated_interval),
+        per_axis={
             psi.axis: {
                 "tau": psi.value,
+                "interval": _interval_dict(interval),
                 "num_groups": psi.num_groups,
-                "num_undefined_groups": psi.num_undefined,
+                "num_singletons": psi.num_singletons,
                 "reason": psi.reason,
             }
-            for psi in granulated.per_axis
+            for psi, interval in zip(
+                granulated.per_axis, statistics.axis_intervals, strict=True
+            )
+        },
+    )
+
+
+def _difference_dict(difference):
+    return {
+        "estimate": difference.estimate,
+        "low": difference.low,
+        "high": difference.high,
+        "fraction_positive": difference.fraction_positive,
+        "reason": difference.reason,
+        "undefined_resamples": difference.undefined_resamples,
+    }
+
+
+def _comparison_dict(compared):
+    entry = {
+        "measure": compared.comparison.measure,
+        "reference": compared.comparison.reference,
+        "gap": compared.gap,
+    }
+    difference = compared.difference
+    if difference is None:
+        return dict(entry, reason=compared.reason)
+    return dict(
+        entry,
+        reason=None,
+        tau_difference=_difference_dict(difference.tau),
+        granulated_tau_difference=_difference_dict(difference.granulated),
+        per_axis={
+            axis: _difference_dict(axis_difference)
+            for axis, axis_difference in zip(
+                difference.axes, difference.per_axis, strict=True
+            )
+        },
+    )
+
+
+def _stopping_dict(models, stop_train_loss):
+    """How close to the threshold the used models stopped."""
+    losses = [
+        model.stopped_at_loss
+        for model in models
+        if model.stopped_at_loss is not None
+    ]
+    if not losses or not stop_train_loss:
+        return {"stop_train_loss": stop_train_loss, "num_models": len(losses)}
+    ratios = np.array(losses) / stop_train_loss
+    return {
+        "stop_train_loss": stop_train_loss,
+        "num_models": len(losses),
+        "stopped_at_loss_over_threshold": {
+            "min": float(ratios.min()),
+            "median": float(np.median(ratios)),
+            "max": float(ratios.max()),
         },
     }
 
 
-def summary_dict(grid, models, correlations, n_resamples, seed, smoke):
-    """The content of summary.json (see the module docstring)."""
+def setting_summary(analysis):
+    """The summary.json entry of one `SettingAnalysis`."""
+    setting, models = analysis.setting, analysis.models
+    grid = setting.grid
+    correlations = analysis.correlations
     return {
-        "study": "complexity",
-        "smoke": smoke,
+        "description": setting.description,
+        "main": setting.main,
         "grid": {
             "axes": {name: list(values) for name, values in grid.axes.items()},
             "seeds": list(grid.seeds),
             "fixed": grid.fixed,
             "num_networks": len(grid.points()),
         },
-        "gaps": GAPS,
-        "statistics": {
-            "tau": "Kendall tau-b over models (scipy.stats.kendalltau)",
-            "granulated_tau": "mean over axes of the mean tau within "
-            "groups of models differing in that axis "
-            "alone (Jiang et al. 2019)",
-            "tau_interval": "percentile bootstrap over models",
-            "granulated_tau_interval": "percentile bootstrap over the "
-            "groups of each axis",
-            "confidence": study_statistics.CONFIDENCE_LEVEL,
-            "bootstrap_resamples": n_resamples,
-            "bootstrap_seed": seed,
-        },
-        "ranking": f"granulated tau with {RANKING_GAP}, then tau",
-        "measures": [
+        "stopping": _stopping_dict(
+            models.used, grid.fixed.get("stop_train_loss")
+        ),
+        "measures": []
+        if correlations is None
+        else [
             dict(
                 name=measure,
                 **{
@@ -430,11 +790,63 @@ def summary_dict(grid, models, correlations, n_resamples, seed, smoke):
             )
             for measure in ranked_measures(correlations)
         ],
+        "comparisons": [
+            _comparison_dict(compared) for compared in analysis.comparisons
+        ],
+        "margin_comparisons": [
+            _comparison_dict(compared)
+            for compared in analysis.margin_comparisons
+        ],
         "models_used": [model.name for model in models.used],
         "models_left_out": [
             {"name": left_out.name, "reason": left_out.reason}
             for left_out in models.left_out
         ],
+    }
+
+
+def summary_dict(analyses, n_resamples, seed, smoke):
+    """The content of summary.json (see the module docstring)."""
+    return {
+        "study": "complexity",
+        "version": 2,
+        "smoke": smoke,
+        "gaps": GAPS,
+        "statistics": {
+            "tau": "Kendall tau-b over the models of a setting "
+            "(scipy.stats.kendalltau)",
+            "granulated_tau": "Jiang et al. 2019: psi per axis = mean over "
+            "the groups of models differing in that axis alone (seed "
+            "included in the rest) of tau-a, a pair tied in the measure or "
+            "the gap counting 0; granulated tau = mean of psi over the axes",
+            "intervals": "percentile bootstrap over whole seeds (a "
+            "resample draws as many seeds as there are, with replacement, "
+            "each with its whole grid); one set of resamples per setting, "
+            "shared by every measure and gap",
+            "comparisons": "measure minus reference, tau-b and granulated "
+            "tau (and psi per axis), on the same resamples; named in "
+            "studies/complexity.py (COMPARISONS) before any result was read",
+            "confidence": study_statistics.CONFIDENCE_LEVEL,
+            "bootstrap_resamples": n_resamples,
+            "bootstrap_seed": seed,
+        },
+        "ranking": f"granulated tau with {RANKING_GAP}, then tau",
+        "comparisons_named_in_advance": [
+            {"measure": comparison.measure, "reference": comparison.reference}
+            for comparison in COMPARISONS
+        ],
+        "settings": {
+            analysis.setting.name: setting_summary(analysis)
+            for analysis in analyses
+        },
+        "models_used": [
+            model.name
+            for analysis in analyses
+            for model in analysis.models.used
+        ],
+        "num_models_left_out": sum(
+            len(analysis.models.left_out) for analysis in analyses
+        ),
     }
 
 
@@ -447,12 +859,72 @@ def _estimate_cell(value, interval):
     return f"{estimate} {bounds}"
 
 
-def tables_markdown(grid, models, correlations):
-    """tables.md: the ranked table and the per-axis tables."""
+def _correlation_cells(correlation):
+    statistics = correlation.statistics
+    if statistics is None:
+        return ["n/a", "n/a"]
+    return [
+        _estimate_cell(statistics.tau.value, statistics.tau_interval),
+        _estimate_cell(
+            statistics.granulated.value, statistics.granulated_interval
+        ),
+    ]
+
+
+def _difference_cell(difference):
+    return _estimate_cell(difference.estimate, difference)
+
+
+def _comparison_table(comparisons):
+    rows = []
+    for compared in comparisons:
+        row = [
+            compared.gap,
+            compared.comparison.measure,
+            compared.comparison.reference,
+        ]
+        if compared.difference is None:
+            row += ["n/a", "n/a", "n/a"]
+        else:
+            granulated = compared.difference.granulated
+            row += [
+                _difference_cell(compared.difference.tau),
+                _difference_cell(granulated),
+                markdown_table.format_number(granulated.fraction_positive),
+            ]
+        rows.append(row)
+    return markdown_table.format_table(
+        [
+            "gap",
+            "measure",
+            "minus",
+            "tau-b difference [95% CI]",
+            "granulated tau difference [95% CI]",
+            "share of resamples > 0 (granulated)",
+        ],
+        rows,
+    )
+
+
+def setting_markdown(analysis):
+    """The tables.md section of one setting."""
+    setting, models = analysis.setting, analysis.models
+    correlations = analysis.correlations
+    parts = [
+        f"# {setting.description} ({setting.name})\n\n",
+        f"Models used: {len(models.used)} of "
+        f"{len(setting.grid.points())}; left out: {len(models.left_out)} "
+        f"(listed in {SUMMARY_FILE}).\n\n",
+    ]
+    if correlations is None:
+        return "".join(parts)
     ranked = ranked_measures(correlations)
     header = ["rank", "measure", "models"]
     for gap in GAPS:
-        header += [f"tau, {gap} [95% CI]", f"granulated tau, {gap} [95% CI]"]
+        header += [
+            f"tau-b, {gap} [95% CI]",
+            f"granulated tau, {gap} [95% CI]",
+        ]
     rows = []
     for rank, measure in enumerate(ranked, start=1):
         row = [
@@ -461,42 +933,48 @@ def tables_markdown(grid, models, correlations):
             str(correlations[measure][RANKING_GAP].num_models),
         ]
         for gap in GAPS:
-            correlation = correlations[measure][gap]
-            row += [
-                _estimate_cell(
-                    correlation.tau.value, correlation.tau_interval
-                ),
-                _estimate_cell(
-                    correlation.granulated.value,
-                    correlation.granulated_interval,
-                ),
-            ]
+            row += _correlation_cells(correlations[measure][gap])
         rows.append(row)
-    parts = [
-        f"Models used: {len(models.used)}; left out: "
-        f"{len(models.left_out)} (listed in {SUMMARY_FILE}).\n\n",
+    parts += [
         f"## Kendall tau with the generalization gap, ranked by granulated "
         f"tau with {RANKING_GAP}\n\n",
         markdown_table.format_table(header, rows),
+        "\n## Comparisons named in advance: Fisher-Rao norm minus each "
+        "simpler norm\n\n",
+        _comparison_table(analysis.comparisons),
+        "\n## The same comparisons over margin^2 (secondary)\n\n",
+        _comparison_table(analysis.margin_comparisons),
     ]
+    axes = tuple(setting.grid.axes)
     for gap in GAPS:
+        table_rows = []
+        for measure in ranked:
+            statistics = correlations[measure][gap].statistics
+            if statistics is None:
+                table_rows.append([measure] + ["n/a"] * len(axes))
+                continue
+            table_rows.append(
+                [measure]
+                + [
+                    _estimate_cell(psi.value, interval)
+                    for psi, interval in zip(
+                        statistics.granulated.per_axis,
+                        statistics.axis_intervals,
+                        strict=True,
+                    )
+                ]
+            )
         parts += [
-            f"\n## Granulated tau per axis ({gap}: {GAPS[gap]})\n\n",
-            markdown_table.format_table(
-                ["measure", *grid.axes],
-                [
-                    [measure]
-                    + [
-                        markdown_table.format_number(psi.value, signed=True)
-                        for psi in correlations[measure][
-                            gap
-                        ].granulated.per_axis
-                    ]
-                    for measure in ranked
-                ],
-            ),
+            f"\n## psi per axis, ties counting 0 ({gap}: {GAPS[gap]}) "
+            f"[95% CI]\n\n",
+            markdown_table.format_table(["measure", *axes], table_rows),
         ]
     return "".join(parts)
+
+
+def tables_markdown(analyses):
+    """tables.md: every setting's tables."""
+    return "\n".join(setting_markdown(analysis) for analysis in analyses)
 
 
 # --------------------------------------------------------------------------
@@ -519,7 +997,7 @@ def _values_by_seed(models, key_of, xs, seeds, value_of):
     return values
 
 
-def plot_measures_against_label_noise(models, grid):
+def plot_measures_against_label_noise(models, grid, title):
     """Figure 1: each measure and gap against label noise.
 
     One line per combination of the other axes: the mean over seeds, with
@@ -596,14 +1074,14 @@ def plot_measures_against_label_noise(models, grid):
         handles=handles, loc="outside lower center", ncols=min(len(handles), 3)
     )
     figure.suptitle(
-        f"Complexity measures at the end of training against "
+        f"{title}: complexity measures at the stop against "
         f"label noise: mean over {len(seeds)} seeds, band = "
         f"range over seeds ({len(models)} models)"
     )
     return figure
 
 
-def plot_measures_against_gap(models, gap, correlations):
+def plot_measures_against_gap(models, gap, correlations, title):
     """Figure 2: each measure against one gap, one point per model.
 
     Points are coloured by label noise; each panel's title gives tau and
@@ -637,10 +1115,10 @@ def plot_measures_against_gap(models, gap, correlations):
         study_plots.use_log_scale_if_spanning(axes, values)
         correlation = correlations[measure][gap]
         tau = markdown_table.format_number(
-            correlation.tau.value, 2, signed=True
+            _tau_value(correlation), 2, signed=True
         )
         granulated = markdown_table.format_number(
-            correlation.granulated.value, 2, signed=True
+            _granulated_value(correlation), 2, signed=True
         )
         axes.set_title(
             f"{_measure_title(measure)}\ntau {tau}, granulated {granulated}",
@@ -655,8 +1133,63 @@ def plot_measures_against_gap(models, gap, correlations):
         shrink=0.6,
     )
     figure.suptitle(
-        f"Complexity measures against the {gap}, one point per "
+        f"{title}: complexity measures against the {gap}, one point per "
         f"model ({len(models)} models)"
+    )
+    return figure
+
+
+def plot_comparisons(analysis):
+    """Figure 4: the named comparisons' differences with their intervals.
+
+    One panel per gap; a row per comparison (the margin^2 ones below),
+    the tau-b and granulated tau differences side by side.
+    """
+    compared = analysis.comparisons + analysis.margin_comparisons
+    figure, axes_list = study_plots.panel_grid(
+        len(GAPS), len(GAPS), panel_size=(6.0, 0.45 * len(compared) / 2 + 2)
+    )
+    for axes, gap in zip(axes_list, GAPS, strict=True):
+        rows = [entry for entry in compared if entry.gap == gap]
+        labels = []
+        for row, entry in enumerate(rows):
+            labels.append(
+                f"{entry.comparison.measure} - {entry.comparison.reference}"
+            )
+            if entry.difference is None:
+                continue
+            for offset, (difference, color, name) in enumerate(
+                (
+                    (entry.difference.tau, "tab:blue", "tau-b"),
+                    (entry.difference.granulated, "tab:orange", "granulated"),
+                )
+            ):
+                if difference.estimate is None:
+                    continue
+                y = row + 0.2 * (offset - 0.5)
+                if difference.low is not None:
+                    axes.plot(
+                        [difference.low, difference.high],
+                        [y, y],
+                        color=color,
+                    )
+                axes.plot(
+                    difference.estimate,
+                    y,
+                    "o",
+                    color=color,
+                    label=name if row == 0 else None,
+                )
+        axes.axvline(0.0, color="grey", linewidth=0.8)
+        axes.set_yticks(range(len(rows)), labels, fontsize="small")
+        axes.invert_yaxis()
+        axes.set_xlabel(f"difference of tau with the {gap}")
+        axes.grid(alpha=0.3, axis="x")
+        if rows:
+            axes.legend(loc="best", fontsize="small")
+    figure.suptitle(
+        f"{analysis.setting.description}: comparisons named in advance, "
+        f"measure minus reference, with 95 % seed-bootstrap intervals"
     )
     return figure
 
@@ -665,43 +1198,61 @@ def plot_measures_against_gap(models, gap, correlations):
 # The analysis.
 
 
-def analyse(grid, output_dir, n_resamples, seed, smoke=False):
+def figure_name(setting, suffix):
+    """A setting's figure file: <setting name>_<suffix>."""
+    return f"{setting.name}_{suffix}"
+
+
+def analyse(settings, output_dir, n_resamples, seed, smoke=False):
     """Reads the runs and writes summary.json, tables.md and the figures.
 
     Args:
-      grid: The study's `Grid`.
-      output_dir: The study's directory; runs in its `runs/`.
+      settings: The study's `Setting`s.
+      output_dir: The study's directory; runs in its `runs/` (every
+        setting's in the same directory).
       n_resamples: Bootstrap resamples.
       seed: Seed of the bootstrap.
       smoke: Recorded in the summary.
 
     Returns:
-      The summary dictionary. Figures are drawn only if a model is used.
+      The summary dictionary. A setting's figures are drawn only if it has
+      a model.
     """
-    models = collect_models(grid, os.path.join(output_dir, RUNS_SUBDIRECTORY))
-    for left_out in models.left_out:
-        logging.warning("Left out %s: %s", left_out.name, left_out.reason)
-    correlations = correlate_all(
-        models.used, tuple(grid.axes), n_resamples, seed
-    )
-    summary = summary_dict(
-        grid, models, correlations, n_resamples, seed, smoke
-    )
+    runs_dir = os.path.join(output_dir, RUNS_SUBDIRECTORY)
+    analyses = [
+        analyse_setting(setting, runs_dir, n_resamples, seed)
+        for setting in settings
+    ]
+    summary = summary_dict(analyses, n_resamples, seed, smoke)
     results_io.replace_json_atomically(
         summary, os.path.join(output_dir, SUMMARY_FILE)
     )
     results_io.replace_text_atomically(
-        tables_markdown(grid, models, correlations),
-        os.path.join(output_dir, TABLES_FILE),
+        tables_markdown(analyses), os.path.join(output_dir, TABLES_FILE)
     )
-    if models.used:
+    for analysis in analyses:
+        setting, used = analysis.setting, analysis.models.used
+        if not used:
+            continue
         study_plots.save_figure(
-            plot_measures_against_label_noise(models.used, grid),
-            os.path.join(output_dir, NOISE_FIGURE_FILE),
+            plot_measures_against_label_noise(
+                used, setting.grid, setting.description
+            ),
+            os.path.join(
+                output_dir, figure_name(setting, NOISE_FIGURE_SUFFIX)
+            ),
         )
-        for gap, name in GAP_FIGURE_FILES.items():
+        for gap, suffix in GAP_FIGURE_SUFFIXES.items():
             study_plots.save_figure(
-                plot_measures_against_gap(models.used, gap, correlations),
-                os.path.join(output_dir, name),
+                plot_measures_against_gap(
+                    used, gap, analysis.correlations, setting.description
+                ),
+                os.path.join(output_dir, figure_name(setting, suffix)),
             )
+        study_plots.save_figure(
+            plot_comparisons(analysis),
+            os.path.join(
+                output_dir, figure_name(setting, COMPARISON_FIGURE_SUFFIX)
+            ),
+        )
     return summary
