@@ -11,11 +11,14 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests of studies/complexity.py on hand-made results files.
+"""Tests of studies/complexity.py (v2) on hand-made results files.
 
-The taus are checked against scipy called directly on the values the test
-wrote, over the models the study must use. The command line is tested by
-tests/test_complexity.py.
+Every statistic in summary.json is checked against a hand computation on
+the values the test wrote, over the models the study must use: tau-b with
+scipy, Jiang's granulated tau by loops over pairs (ties counting 0), the
+seed bootstrap by building each resample's models (copies of a seed kept
+apart) and the paired differences from the same resamples. The command
+line is tested by tests/test_complexity_study.py.
 """
 
 import itertools
@@ -32,27 +35,63 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from fisher_rao_experiments.studies import complexity
+from fisher_rao_experiments.studies import complexity, study_statistics
 
-# The hand-made runs are those of the smoke grid; the test's values are
-# written for its two axes.
-GRID = complexity.SMOKE_GRID
-assert tuple(GRID.axes) == ("label_noise", "layer_width"), GRID.axes
-NOISES, WIDTHS = GRID.axes["label_noise"], GRID.axes["layer_width"]
-SEEDS = GRID.seeds
+NOISES = (0.0, 0.5, 1.0)
+WIDTHS = (16, 32)
+SEEDS = (1, 2, 3)
 AXES = ("label_noise", "layer_width")
+STOP = 0.01
+# A setting of the study's form, small enough to compute by hand.
+SETTING = complexity.Setting(
+    "hand_mlp",
+    "hand-made MLPs",
+    complexity.Grid(
+        axes={"label_noise": NOISES, "layer_width": WIDTHS},
+        seeds=SEEDS,
+        fixed={
+            "dataset": "digits",
+            "architecture": "mlp",
+            "regularization_norm": "None",
+            "stop_train_loss": STOP,
+            "stop_check_steps": 1,
+            "use_bias": False,
+        },
+    ),
+    main=True,
+)
+# A second setting whose files share the runs directory.
+OTHER = complexity.Setting(
+    "hand_cnn",
+    "hand-made CNNs",
+    complexity.Grid(
+        axes={"label_noise": NOISES},
+        seeds=(1, 2),
+        fixed=dict(
+            SETTING.grid.fixed,
+            dataset="mnist1d",
+            architecture="cnn",
+            layer_width=16,
+        ),
+    ),
+    main=False,
+)
 # Did not reach the stop loss; its measures would change every tau.
 NOT_REACHED = (NOISES[1], WIDTHS[1], SEEDS[1])
 # Margin below 0: no normalized measures.
 NEGATIVE_MARGIN = (NOISES[-1], WIDTHS[0], SEEDS[0])
+RESAMPLES = 60
+BOOTSTRAP_SEED = 7
 
 
 def measures_of(noise, width, seed):
     """The final measures the test writes: ties, and a constant one."""
+    fisher_rao = 10 * noise + width / 8 + 0.3 * seed
     return {
-        "fisher_rao_norm": 10 * noise + width / 8 + 0.01 * seed,
-        "empirical_fisher_rao_norm": float(round(2 * noise)),  # Ties.
-        "l2_norm": float(width),  # Constant along label noise.
+        "fisher_rao_norm": fisher_rao,
+        "fisher_rao_norm_depth_normalized": fisher_rao / 4 - 3 * seed,
+        "empirical_fisher_rao_norm": float(noise >= 0.5),  # Ties.
+        "l2_norm": float(width) + 0.1 * seed,  # Constant along noise.
         "spectral_product": 4.0,  # Constant.
         # Unrelated to the gap, with no ties.
         "path_norm": (2.7 * (13 * noise + 7 * width + 5 * seed)) % 9.1,
@@ -73,59 +112,66 @@ def gaps_of(noise, width, seed):
     }
 
 
-def write_run(directory, point, reached=True, **overrides):
-    noise, width, seed = (
+def stopped_loss_of(noise, width, seed):
+    return STOP * (1 - 0.01 * (seed + width / 16 + noise))
+
+
+def key_of(point):
+    return (
         point["label_noise"],
-        point["layer_width"],
+        point.get("layer_width"),
         point["random_seed"],
     )
-    hparams = {key: value for key, value in point.items() if value is not None}
+
+
+def write_run(directory, point, reached=True, **overrides):
+    noise, width, seed = key_of(point)
+    width = width or 16
     values = dict(
         measures_of(noise, width, seed), **gaps_of(noise, width, seed)
     )
     values.update(overrides)
     if reached:
         results = helpers.make_results(
-            hparams,
-            steps=(0, 100, 200),
-            stopped_at_step=200,
+            point,
+            steps=(0, 100, 187),
+            stopped_at_step=187,
+            stopped_at_loss=stopped_loss_of(noise, width, seed),
             num_parameters=100 * width,
             **values,
         )
     else:
         results = helpers.make_results(
-            hparams,
+            point,
             steps=(0, 100, 200, 300),
+            stopped_at_loss=None,
             num_parameters=100 * width,
             **dict(values, train_loss=0.05),
         )
-    return helpers.write_results(directory, helpers.stem_of(point), results)
+    return helpers.write_results(
+        directory, helpers.stem_of(point) + point["dataset"], results
+    )
 
 
 def point_of(key):
     """The grid point of (label noise, width, seed)."""
     (point,) = [
-        point
-        for point in GRID.points()
-        if (point["label_noise"], point["layer_width"], point["random_seed"])
-        == key
+        point for point in SETTING.grid.points() if key_of(point) == key
     ]
     return point
 
 
 def file_name(key):
-    return helpers.stem_of(point_of(key)) + ".json"
+    return helpers.stem_of(point_of(key)) + "digits.json"
 
 
-def write_grid(runs_dir, grid=GRID, skip=()):
-    for point in grid.points():
-        key = (
-            point["label_noise"],
-            point["layer_width"],
-            point["random_seed"],
-        )
+def write_grid(runs_dir, skip=()):
+    for point in SETTING.grid.points():
+        key = key_of(point)
         if key not in skip:
             write_run(runs_dir, point, reached=key != NOT_REACHED)
+    for point in OTHER.grid.points():
+        write_run(runs_dir, point)
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +180,11 @@ def analysed(tmp_path_factory):
     output_dir = tmp_path_factory.mktemp("complexity")
     write_grid(output_dir / "runs")
     complexity.analyse(
-        GRID, str(output_dir), n_resamples=200, seed=0, smoke=True
+        (SETTING, OTHER),
+        str(output_dir),
+        n_resamples=RESAMPLES,
+        seed=BOOTSTRAP_SEED,
+        smoke=True,
     )
     plt.close("all")
     summary = helpers.read_strict_json(output_dir / "summary.json")
@@ -149,140 +199,299 @@ def used_keys(exclude=()):
     ]
 
 
-def expected_pairs(measure, gap, exclude=()):
-    """The (measure, gap) values of the models the study must use."""
-    measures, gaps = [], []
-    for key in used_keys(exclude):
-        values = measures_of(*key)
-        raw = values[measure.split("/")[0]]
-        measures.append(raw / values["margin"] ** 2 if "/" in measure else raw)
-        final = gaps_of(*key)
-        gaps.append(
-            final["train_accuracy"] - final["test_accuracy"]
-            if gap == "accuracy_gap"
-            else final["test_loss"] - final["train_loss"]
-        )
-    return np.array(measures), np.array(gaps)
+def excluded_for(measure):
+    return (NEGATIVE_MARGIN,) if "/" in measure else ()
 
 
-def direct_granulated(measure, gap, exclude=()):
-    """Granulated tau by loops over the grid, with scipy's kendalltau."""
-    keys = used_keys(exclude)
-    values = dict(
-        zip(
-            keys,
-            zip(*expected_pairs(measure, gap, exclude), strict=True),
-            strict=True,
-        )
-    )
-    per_axis = []
+def value_of(measure, key):
+    values = measures_of(*key)
+    raw = values[measure.split("/")[0]]
+    return raw / values["margin"] ** 2 if "/" in measure else raw
+
+
+def gap_of(gap, key):
+    final = gaps_of(*key)
+    if gap == "accuracy_gap":
+        return final["train_accuracy"] - final["test_accuracy"]
+    return final["test_loss"] - final["train_loss"]
+
+
+def hand_tau_a(pairs):
+    """Jiang's tau by a loop over pairs: ties count 0."""
+    total, count = 0.0, 0
+    for (m1, g1), (m2, g2) in itertools.combinations(pairs, 2):
+        total += np.sign(m1 - m2) * np.sign(g1 - g2)
+        count += 1
+    return total / count
+
+
+def hand_granulated(models):
+    """psi per axis and their mean; models: [(key, copy, measure, gap)]."""
+    psis = []
     for axis in range(2):
         taus = []
-        for other, seed in itertools.product((WIDTHS, NOISES)[axis], SEEDS):
+        others = {(key[1 - axis], key[2], copy) for key, copy, _, _ in models}
+        for other in sorted(others):
             group = [
-                key
-                for key in keys
-                if key[1 - axis] == other and key[2] == seed
+                (value, gap)
+                for key, copy, value, gap in models
+                if (key[1 - axis], key[2], copy) == other
             ]
             if len(group) >= 2:
-                tau = scipy.stats.kendalltau(
-                    [values[key][0] for key in group],
-                    [values[key][1] for key in group],
-                ).statistic
-                if not np.isnan(tau):
-                    taus.append(tau)
-        per_axis.append(np.mean(taus) if taus else None)
-    return per_axis
+                taus.append(hand_tau_a(group))
+        psis.append(np.mean(taus))
+    return psis, float(np.mean(psis))
 
 
-def assert_same_or_none(value, expected):
-    if expected is None:
-        assert value is None
-    else:
-        assert value == pytest.approx(expected)
+def hand_statistics(measure, gap, counts=None):
+    """(tau-b, psi per axis, granulated) on all models, or on the
+    resample drawing seed SEEDS[s] counts[s] times."""
+    keys = used_keys(excluded_for(measure))
+    if counts is None:
+        counts = [1] * len(SEEDS)
+    models = [
+        (key, copy, value_of(measure, key), gap_of(gap, key))
+        for key in keys
+        for copy in range(counts[SEEDS.index(key[2])])
+    ]
+    tau = scipy.stats.kendalltau(
+        [model[2] for model in models], [model[3] for model in models]
+    ).statistic
+    psis, granulated = hand_granulated(models)
+    return tau, psis, granulated
 
 
-def measure_entry(summary, name):
+def hand_resampled(measure, gap):
+    """The statistics on every resample the analysis draws."""
+    resamples = study_statistics.draw_seed_resamples(
+        SEEDS, RESAMPLES, BOOTSTRAP_SEED
+    )
+    assert resamples.seeds == SEEDS
+    return [
+        hand_statistics(measure, gap, counts) for counts in resamples.counts
+    ]
+
+
+def percentiles(values):
+    return np.percentile(values, [2.5, 97.5])
+
+
+def setting_summary(summary, setting=SETTING):
+    return summary["settings"][setting.name]
+
+
+def measure_entry(summary, name, setting=SETTING):
     (entry,) = [
-        entry for entry in summary["measures"] if entry["name"] == name
+        entry
+        for entry in setting_summary(summary, setting)["measures"]
+        if entry["name"] == name
     ]
     return entry
 
 
-class TestAnalysis:
+def comparison_entry(summary, measure, reference, gap):
+    (entry,) = [
+        entry
+        for entry in setting_summary(summary)["comparisons"]
+        + setting_summary(summary)["margin_comparisons"]
+        if (entry["measure"], entry["reference"], entry["gap"])
+        == (measure, reference, gap)
+    ]
+    return entry
+
+
+class TestStatisticsAgainstHandComputations:
     @pytest.mark.parametrize("gap", ["accuracy_gap", "loss_gap"])
     @pytest.mark.parametrize(
         "measure",
         [
             "fisher_rao_norm",
+            "fisher_rao_norm_depth_normalized",
             "empirical_fisher_rao_norm",
             "path_norm",
-            "path_norm/margin^2",
             "fisher_rao_norm/margin^2",
         ],
     )
-    def test_taus_match_scipy_on_the_used_models(self, analysed, measure, gap):
+    def test_point_estimates(self, analysed, measure, gap):
         summary, _ = analysed
-        exclude = (NEGATIVE_MARGIN,) if "/" in measure else ()
-        values, gaps = expected_pairs(measure, gap, exclude)
         entry = measure_entry(summary, measure)[gap]
-        assert entry["num_models"] == len(values)
-        assert entry["tau"] == pytest.approx(
-            scipy.stats.kendalltau(values, gaps).statistic
-        )
-        psis = direct_granulated(measure, gap, exclude)
+        keys = used_keys(excluded_for(measure))
+        assert entry["num_models"] == len(keys)
+        tau, psis, granulated = hand_statistics(measure, gap)
+        assert entry["tau"] == pytest.approx(tau)
         for axis, psi in zip(AXES, psis, strict=True):
-            assert_same_or_none(entry["per_axis"][axis]["tau"], psi)
-        assert_same_or_none(
-            entry["granulated_tau"], None if None in psis else np.mean(psis)
-        )
-        interval = entry["tau_interval"]
-        assert interval["low"] <= entry["tau"] <= interval["high"]
+            assert entry["per_axis"][axis]["tau"] == pytest.approx(psi)
+        assert entry["granulated_tau"] == pytest.approx(granulated)
 
-    def test_constant_measure_is_null_with_a_reason(self, analysed):
+    def test_ties_count_zero_in_the_granulated_tau(self, analysed):
         summary, _ = analysed
-        entry = measure_entry(summary, "spectral_product")["accuracy_gap"]
-        assert entry["tau"] is None and "constant" in entry["tau_reason"]
-        assert entry["granulated_tau"] is None
-        assert entry["tau_interval"]["low"] is None
+        # Constant within every group along width: psi is 0, not undefined.
+        entry = measure_entry(summary, "empirical_fisher_rao_norm")
+        psi = entry["accuracy_gap"]["per_axis"]["layer_width"]
+        assert psi["tau"] == 0.0
+        # One group lost its partner (the run that missed the stop loss).
+        assert psi["num_groups"] == len(NOISES) * len(SEEDS) - 1
+        assert psi["num_singletons"] == 1
+        # Noises 0.5 and 1 tie (both 1): in a group of the three noises the
+        # gap orders every pair, so tau-a = (1 + 1 + 0) / 3; the group
+        # without its noise-0.5 run has one pair, +1 (tau-b would give
+        # 2 / sqrt(6) instead of 2 / 3).
+        groups = len(WIDTHS) * len(SEEDS)
+        expected = ((groups - 1) * 2 / 3 + 1) / groups
+        noise_psi = entry["accuracy_gap"]["per_axis"]["label_noise"]["tau"]
+        assert noise_psi == pytest.approx(expected)
+        assert entry["accuracy_gap"]["granulated_tau"] == pytest.approx(
+            expected / 2
+        )
 
-    def test_measure_constant_along_an_axis_has_no_granulated_tau(
+    @pytest.mark.parametrize(
+        "measure",
+        ["fisher_rao_norm", "path_norm", "fisher_rao_norm/margin^2"],
+    )
+    def test_seed_bootstrap_intervals(self, analysed, measure):
+        summary, _ = analysed
+        entry = measure_entry(summary, measure)["accuracy_gap"]
+        resampled = hand_resampled(measure, "accuracy_gap")
+        taus = [tau for tau, _, _ in resampled]
+        low, high = percentiles(taus)
+        assert entry["tau_interval"]["low"] == pytest.approx(low)
+        assert entry["tau_interval"]["high"] == pytest.approx(high)
+        low, high = percentiles([granulated for _, _, granulated in resampled])
+        assert entry["granulated_tau_interval"]["low"] == pytest.approx(low)
+        assert entry["granulated_tau_interval"]["high"] == pytest.approx(high)
+        for index, axis in enumerate(AXES):
+            low, high = percentiles([psis[index] for _, psis, _ in resampled])
+            interval = entry["per_axis"][axis]["interval"]
+            assert interval["low"] == pytest.approx(low)
+            assert interval["high"] == pytest.approx(high)
+
+    @pytest.mark.parametrize(
+        ("measure", "reference"),
+        [
+            ("fisher_rao_norm", "l2_norm"),
+            ("fisher_rao_norm_depth_normalized", "path_norm"),
+        ],
+    )
+    def test_paired_differences_on_the_same_resamples(
+        self, analysed, measure, reference
+    ):
+        summary, _ = analysed
+        entry = comparison_entry(summary, measure, reference, "loss_gap")
+        first = hand_statistics(measure, "loss_gap")
+        second = hand_statistics(reference, "loss_gap")
+        first_resampled = hand_resampled(measure, "loss_gap")
+        second_resampled = hand_resampled(reference, "loss_gap")
+        for index, key in (
+            (0, "tau_difference"),
+            (2, "granulated_tau_difference"),
+        ):
+            difference = entry[key]
+            assert difference["estimate"] == pytest.approx(
+                first[index] - second[index]
+            )
+            differences = np.array(
+                [
+                    a[index] - b[index]
+                    for a, b in zip(
+                        first_resampled, second_resampled, strict=True
+                    )
+                ]
+            )
+            low, high = percentiles(differences)
+            assert difference["low"] == pytest.approx(low)
+            assert difference["high"] == pytest.approx(high)
+            assert difference["fraction_positive"] == pytest.approx(
+                np.mean(differences > 0)
+            )
+        for axis_index, axis in enumerate(AXES):
+            differences = [
+                a[1][axis_index] - b[1][axis_index]
+                for a, b in zip(first_resampled, second_resampled, strict=True)
+            ]
+            low, high = percentiles(differences)
+            assert entry["per_axis"][axis]["low"] == pytest.approx(low)
+            assert entry["per_axis"][axis]["high"] == pytest.approx(high)
+
+    def test_constant_measure_has_no_tau_b_and_a_zero_granulated_tau(
         self, analysed
     ):
         summary, _ = analysed
-        for measure in ("l2_norm", "num_parameters"):
-            entry = measure_entry(summary, measure)["accuracy_gap"]
-            values, gaps = expected_pairs("l2_norm", "accuracy_gap")
-            assert entry["tau"] == pytest.approx(
-                scipy.stats.kendalltau(values, gaps).statistic
+        entry = measure_entry(summary, "spectral_product")["accuracy_gap"]
+        assert entry["tau"] is None and "constant" in entry["tau_reason"]
+        assert entry["tau_interval"]["low"] is None
+        assert entry["granulated_tau"] == 0.0
+
+    def test_stopping_spread(self, analysed):
+        summary, _ = analysed
+        stopping = setting_summary(summary)["stopping"]
+        ratios = [stopped_loss_of(*key) / STOP for key in used_keys()]
+        assert stopping["stop_train_loss"] == STOP
+        assert stopping["num_models"] == len(ratios)
+        spread = stopping["stopped_at_loss_over_threshold"]
+        assert spread["min"] == pytest.approx(min(ratios))
+        assert spread["median"] == pytest.approx(np.median(ratios))
+        assert spread["max"] == pytest.approx(max(ratios))
+
+
+class TestAnalysis:
+    def test_the_comparisons_are_named_in_advance(self, analysed):
+        summary, _ = analysed
+        named = [
+            (comparison.measure, comparison.reference)
+            for comparison in complexity.COMPARISONS
+        ]
+        assert named == [
+            (measure, reference)
+            for measure in (
+                "fisher_rao_norm",
+                "fisher_rao_norm_depth_normalized",
             )
-            assert entry["per_axis"]["label_noise"]["tau"] is None
-            assert entry["granulated_tau"] is None
-            assert "label_noise" in entry["granulated_tau_reason"]
+            for reference in ("l2_norm", "spectral_product", "path_norm")
+        ]
+        assert [
+            (entry["measure"], entry["reference"])
+            for entry in summary["comparisons_named_in_advance"]
+        ] == named
+        compared = setting_summary(summary)["comparisons"]
+        assert [
+            (entry["measure"], entry["reference"], entry["gap"])
+            for entry in compared
+        ] == [
+            (measure, reference, gap)
+            for gap in complexity.GAPS
+            for measure, reference in named
+        ]
+
+    def test_settings_are_analysed_apart(self, analysed):
+        summary, _ = analysed
+        assert set(summary["settings"]) == {SETTING.name, OTHER.name}
+        other = setting_summary(summary, OTHER)
+        assert len(other["models_used"]) == len(OTHER.grid.points())
+        assert other["models_left_out"] == []
+        entry = measure_entry(summary, "fisher_rao_norm", OTHER)
+        assert list(entry["accuracy_gap"]["per_axis"]) == ["label_noise"]
+        assert len(summary["models_used"]) == len(used_keys()) + len(
+            OTHER.grid.points()
+        )
 
     def test_model_that_missed_the_stop_loss_is_listed_and_excluded(
         self, analysed
     ):
         summary, _ = analysed
-        (left_out,) = summary["models_left_out"]
+        (left_out,) = setting_summary(summary)["models_left_out"]
         assert left_out["name"] == file_name(NOT_REACHED)
-        assert (
-            f"did not reach the training loss "
-            f"{GRID.fixed['stop_train_loss']}" in left_out["reason"]
-        )
+        assert f"did not reach the training loss {STOP}" in left_out["reason"]
         assert left_out["name"] not in summary["models_used"]
-        assert len(summary["models_used"]) == len(used_keys())
+        assert summary["num_models_left_out"] == 1
 
     def test_null_measure_leaves_the_model_out_of_that_measure_only(
         self, tmp_path
     ):
         write_grid(tmp_path)
         key = (NOISES[0], WIDTHS[0], SEEDS[0])
-        for name in os.listdir(tmp_path):
-            if name == file_name(key):
-                os.remove(tmp_path / name)
+        os.remove(tmp_path / file_name(key))
         write_run(tmp_path, point_of(key), spectral_product=None)
-        models = complexity.collect_models(GRID, str(tmp_path))
+        models = complexity.collect_models(SETTING.grid, str(tmp_path))
         (model,) = [
             model for model in models.used if model.name == file_name(key)
         ]
@@ -303,28 +512,29 @@ class TestAnalysis:
 
     def test_measures_are_ranked_by_granulated_tau(self, analysed):
         summary, _ = analysed
-        scores = [
-            entry["accuracy_gap"]["granulated_tau"]
-            for entry in summary["measures"]
-        ]
+        entries = setting_summary(summary)["measures"]
+        scores = [entry["accuracy_gap"]["granulated_tau"] for entry in entries]
         defined = [score for score in scores if score is not None]
         assert scores[: len(defined)] == defined  # Undefined ones last.
         assert defined == sorted(defined, reverse=True)
-        assert {entry["name"] for entry in summary["measures"]} == set(
-            complexity.MEASURES
-        )
+        assert {entry["name"] for entry in entries} == set(complexity.MEASURES)
+        assert {
+            "fisher_rao_norm_depth_normalized",
+            "fisher_rao_norm_depth_normalized/margin^2",
+            "num_parameters",
+        } <= set(complexity.MEASURES)
 
     def test_summary_has_the_documented_keys(self, analysed):
         summary, _ = analysed
-        assert {
-            "measures",
-            "models_used",
-            "models_left_out",
-            "gaps",
-            "statistics",
-            "grid",
-        } <= set(summary)
-        for entry in summary["measures"]:
+        assert summary["version"] == 2 and summary["smoke"] is True
+        statistics = summary["statistics"]
+        assert "counting 0" in statistics["granulated_tau"]
+        assert "whole seeds" in statistics["intervals"]
+        assert statistics["bootstrap_resamples"] == RESAMPLES
+        assert statistics["bootstrap_seed"] == BOOTSTRAP_SEED
+        entry = setting_summary(summary)
+        assert entry["grid"]["num_networks"] == len(SETTING.grid.points())
+        for measure in entry["measures"]:
             for gap in complexity.GAPS:
                 assert {
                     "tau",
@@ -333,28 +543,26 @@ class TestAnalysis:
                     "granulated_tau_interval",
                     "per_axis",
                     "num_models",
-                } <= set(entry[gap])
-        assert summary["smoke"] is True
-        assert summary["grid"]["num_networks"] == len(GRID.points())
+                } <= set(measure[gap])
 
     def test_tables_and_figures_are_written(self, analysed):
         summary, output_dir = analysed
         tables = (output_dir / "tables.md").read_text()
-        ranked_rows = [
-            line for line in tables.splitlines() if line.startswith("| 1 |")
-        ]
-        assert (
-            ranked_rows and summary["measures"][0]["name"] in (ranked_rows[0])
-        )
+        for setting in (SETTING, OTHER):
+            assert f"({setting.name})" in tables
         for name in complexity.MEASURES:
             assert f"| {name} |" in tables
-        for name in (
-            "measures_vs_label_noise.png",
-            "measures_vs_accuracy_gap.png",
-            "measures_vs_loss_gap.png",
-        ):
-            pixels = matplotlib.image.imread(output_dir / name)
-            assert pixels.shape[0] > 300 and pixels.var() > 0
+        assert "| fisher_rao_norm_depth_normalized | path_norm |" in tables
+        for setting in (SETTING, OTHER):
+            for suffix in (
+                complexity.NOISE_FIGURE_SUFFIX,
+                complexity.COMPARISON_FIGURE_SUFFIX,
+                *complexity.GAP_FIGURE_SUFFIXES.values(),
+            ):
+                pixels = matplotlib.image.imread(
+                    output_dir / complexity.figure_name(setting, suffix)
+                )
+                assert pixels.shape[0] > 300 and pixels.var() > 0
         assert not [
             name for name in os.listdir(output_dir) if name.startswith(".")
         ]
@@ -369,11 +577,10 @@ def test_missing_and_diverged_points_are_listed(tmp_path):
         runs_dir / "diverged",
         "diverged-run",
         helpers.make_results(
-            dict(point_of(diverged), train_size=1000),
-            train_loss=[0.5, None, None, None],
+            point_of(diverged), train_loss=[0.5, None, None, None]
         ),
     )
-    models = complexity.collect_models(GRID, str(runs_dir))
+    models = complexity.collect_models(SETTING.grid, str(runs_dir))
     reasons = {left_out.name: left_out.reason for left_out in models.left_out}
     assert reasons["diverged/diverged-run.json"] == "diverged"
     assert (
@@ -385,7 +592,7 @@ def test_missing_and_diverged_points_are_listed(tmp_path):
     )
     assert reasons[file_name(NOT_REACHED)].startswith("did not reach")
     assert len(models.left_out) == 3
-    assert len(models.used) == len(GRID.points()) - 3
+    assert len(models.used) == len(SETTING.grid.points()) - 3
 
 
 def test_a_file_lacking_a_key_the_study_reads_is_left_out(tmp_path):
@@ -394,15 +601,68 @@ def test_a_file_lacking_a_key_the_study_reads_is_left_out(tmp_path):
     key = (NOISES[0], WIDTHS[0], SEEDS[0])
     os.remove(tmp_path / file_name(key))
     results = helpers.make_results(
-        {k: v for k, v in point_of(key).items() if v is not None},
-        steps=(0, 100, 200),
-        stopped_at_step=200,
+        point_of(key), steps=(0, 100, 200), stopped_at_step=200
     )
-    for measure in ("margin", "path_norm"):
+    for measure in ("margin", "fisher_rao_norm_depth_normalized"):
         del results[measure]
     helpers.write_results(tmp_path, "old-file", results)
-    models = complexity.collect_models(GRID, str(tmp_path))
+    models = complexity.collect_models(SETTING.grid, str(tmp_path))
     reasons = {left_out.name: left_out.reason for left_out in models.left_out}
     assert "margin" in reasons["old-file.json"]
-    assert "path_norm" in reasons["old-file.json"]
-    assert "old-file.json" not in [model.name for model in models.used]
+    assert "fisher_rao_norm_depth_normalized" in reasons["old-file.json"]
+    assert "stopped_at_loss" in reasons["old-file.json"]
+
+
+class TestSettings:
+    def test_the_full_study_meets_the_contract(self):
+        settings = complexity.FULL_SETTINGS
+        mnist1d = [s for s in settings if s.grid.fixed["dataset"] == "mnist1d"]
+        assert {s.grid.fixed["architecture"] for s in mnist1d} == {
+            "mlp",
+            "cnn",
+        }
+        assert all(s.main for s in mnist1d)
+        assert sum(len(s.grid.points()) for s in mnist1d) >= 300
+        for setting in settings:
+            grid = setting.grid
+            assert len(grid.seeds) >= 3
+            assert all(len(values) >= 3 for values in grid.axes.values())
+            assert set(grid.axes) >= {"label_noise", "batch_size"}
+            assert len(grid.axes) == 4
+            assert grid.axes["label_noise"][0] == 0.0
+            assert grid.axes["label_noise"][-1] == 1.0
+            assert grid.fixed["regularization_norm"] == "None"
+            assert grid.fixed["fisher_rao_lambda"] == 0.0
+            assert grid.fixed["weight_decay"] == 0.0
+            assert grid.fixed["stop_train_loss"] == complexity.STOP_TRAIN_LOSS
+            assert grid.fixed["stop_check_steps"] == 1
+            assert grid.fixed["use_bias"] is False
+
+    @pytest.mark.parametrize(
+        "settings", [complexity.FULL_SETTINGS, complexity.SMOKE_SETTINGS]
+    )
+    def test_points_are_distinct_and_have_no_none(self, settings):
+        points = complexity.all_points(settings)
+        assert len({repr(sorted(point.items())) for point in points}) == len(
+            points
+        )
+        assert not [
+            key
+            for point in points
+            for key, value in point.items()
+            if value is None
+        ]
+        assert len({setting.name for setting in settings}) == len(settings)
+
+    def test_smoke_defines_every_statistic(self):
+        for setting in complexity.SMOKE_SETTINGS:
+            assert len(setting.grid.seeds) >= 2
+            assert all(
+                len(values) >= 2 for values in setting.grid.axes.values()
+            )
+        assert (
+            max(
+                len(setting.grid.axes) for setting in complexity.SMOKE_SETTINGS
+            )
+            >= 2
+        )

@@ -29,7 +29,8 @@ from fisher_rao_experiments.studies import complexity
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPO_ROOT, "experiments", "complexity_study.py")
-GRID = complexity.SMOKE_GRID
+SETTINGS = complexity.SMOKE_SETTINGS
+POINTS = complexity.all_points(SETTINGS)
 
 
 def run_script(*args):
@@ -46,49 +47,93 @@ def run_script(*args):
 
 def write_smoke_runs(runs_dir):
     """A run of every smoke grid point that reached the stop loss."""
-    for point in GRID.points():
+    for index, point in enumerate(POINTS):
         noise, seed = point["label_noise"], point["random_seed"]
-        helpers.write_grid_point(
+        depth = point.get("num_hidden_layers", 0)
+        helpers.write_results(
             runs_dir,
-            point,
-            steps=(0, 100, 200),
-            stopped_at_step=200,
-            num_parameters=100 * point["layer_width"],
-            fisher_rao_norm=1.0 + noise + 0.01 * seed,
-            path_norm=2.0 + noise * point["layer_width"],
-            test_accuracy=0.9 - 0.5 * noise - 0.01 * seed,
-            test_loss=0.3 + noise + 0.02 * seed,
+            f"run{index}",
+            helpers.make_results(
+                point,
+                steps=(0, 100, 150),
+                stopped_at_step=150,
+                stopped_at_loss=0.49,
+                num_parameters=100 * (depth + 1),
+                fisher_rao_norm=1.0 + noise + 0.01 * seed + depth,
+                path_norm=2.0 + noise * (depth + 1) + 0.1 * seed,
+                test_accuracy=0.9 - 0.5 * noise - 0.01 * seed,
+                test_loss=0.3 + noise + 0.02 * seed,
+            ),
         )
+
+
+def assert_every_statistic_defined(summary):
+    """Every interval of the Fisher-Rao norms and of the comparisons."""
+    for name, setting in summary["settings"].items():
+        entries = {entry["name"]: entry for entry in setting["measures"]}
+        for measure in (
+            "fisher_rao_norm",
+            "fisher_rao_norm_depth_normalized",
+        ):
+            for gap in complexity.GAPS:
+                entry = entries[measure][gap]
+                for key in ("tau_interval", "granulated_tau_interval"):
+                    assert entry[key]["low"] is not None, (name, key)
+                for psi in entry["per_axis"].values():
+                    assert psi["interval"]["low"] is not None, name
+        assert len(setting["comparisons"]) == 2 * len(complexity.COMPARISONS)
+        for compared in setting["comparisons"]:
+            for key in ("tau_difference", "granulated_tau_difference"):
+                assert compared[key]["low"] is not None, (name, key)
 
 
 class TestCommandLine:
     def test_smoke_study_runs_end_to_end_and_a_second_call_only_analyses(
         self, tmp_path
     ):
-        completed = run_script(
-            "--smoke", "--workers=2", f"--output_dir={tmp_path}"
+        arguments = (
+            "--smoke",
+            "--workers=2",
+            "--bootstrap_resamples=200",
+            f"--output_dir={tmp_path}",
         )
+        completed = run_script(*arguments)
         assert completed.returncode == 0, completed.stderr
         runs = sorted(os.listdir(tmp_path / "runs"))
         results_files = [name for name in runs if name.endswith(".json")]
-        assert len(results_files) == len(GRID.points())
+        assert len(results_files) == len(POINTS)
         summary = helpers.read_strict_json(tmp_path / "summary.json")
-        assert len(summary["models_used"]) + len(
-            summary["models_left_out"]
-        ) == len(GRID.points())
-        assert summary["models_used"]
-        names = {entry["name"] for entry in summary["measures"]}
+        # Every run reached the stop loss.
+        assert len(summary["models_used"]) == len(POINTS)
+        assert summary["num_models_left_out"] == 0
+        for setting in summary["settings"].values():
+            assert setting["stopping"]["num_models"] == len(
+                setting["models_used"]
+            )
+            assert (
+                setting["stopping"]["stopped_at_loss_over_threshold"]["max"]
+                <= 1.0
+            )
+        assert_every_statistic_defined(summary)
+        names = {
+            entry["name"]
+            for entry in summary["settings"]["mnist1d_cnn"]["measures"]
+        }
         assert {
             "fisher_rao_norm",
-            "fisher_rao_norm/margin^2",
+            "fisher_rao_norm_depth_normalized/margin^2",
             "num_parameters",
         } <= names
-        for name in ("tables.md", "measures_vs_label_noise.png"):
-            assert (tmp_path / name).stat().st_size > 0
+        for setting in SETTINGS:
+            for suffix in (
+                complexity.NOISE_FIGURE_SUFFIX,
+                complexity.COMPARISON_FIGURE_SUFFIX,
+            ):
+                path = tmp_path / complexity.figure_name(setting, suffix)
+                assert path.stat().st_size > 0
+        assert (tmp_path / "tables.md").stat().st_size > 0
         (tmp_path / "summary.json").unlink()
-        again = run_script(
-            "--smoke", "--workers=2", f"--output_dir={tmp_path}"
-        )
+        again = run_script(*arguments)
         assert again.returncode == 0, again.stderr
         assert sorted(os.listdir(tmp_path / "runs")) == runs  # No new run.
         assert (
@@ -108,11 +153,16 @@ class TestCommandLine:
         assert completed.returncode == 0, completed.stderr
         summary = helpers.read_strict_json(tmp_path / "summary.json")
         assert summary["smoke"] is True
-        assert len(summary["models_used"]) == len(GRID.points())
+        assert len(summary["models_used"]) == len(POINTS)
         assert summary["statistics"]["bootstrap_resamples"] == 100
         assert summary["statistics"]["bootstrap_seed"] == 3
-        for name in ("tables.md", "measures_vs_label_noise.png"):
-            assert (tmp_path / name).stat().st_size > 0
+        assert_every_statistic_defined(summary)
+        assert (tmp_path / "tables.md").stat().st_size > 0
+        for setting in SETTINGS:
+            path = tmp_path / complexity.figure_name(
+                setting, complexity.NOISE_FIGURE_SUFFIX
+            )
+            assert path.stat().st_size > 0
 
     def test_no_runs_is_one_line_and_status_1(self, tmp_path):
         completed = run_script(
@@ -127,7 +177,7 @@ class TestCommandLine:
         )
         # The summary still lists what is missing.
         summary = helpers.read_strict_json(tmp_path / "summary.json")
-        assert len(summary["models_left_out"]) == len(GRID.points())
+        assert summary["num_models_left_out"] == len(POINTS)
 
     @pytest.mark.parametrize(
         "flag", ["--bootstrap_resamples=5", "--workers=0", "--output_dir="]
