@@ -60,7 +60,13 @@ def write_smoke_runs(runs_dir):
                 stopped_at_loss=0.49,
                 num_parameters=100 * (depth + 1),
                 fisher_rao_norm=1.0 + noise + 0.01 * seed + depth,
+                fisher_rao_norm_depth_normalized=(
+                    1.0 + noise + 0.01 * seed + depth
+                )
+                / (depth + 2) ** 2,
                 path_norm=2.0 + noise * (depth + 1) + 0.1 * seed,
+                l2_norm=3.0 + depth + 0.2 * noise + 0.03 * seed,
+                spectral_product=4.0 + 2 * depth - noise + 0.05 * seed,
                 test_accuracy=0.9 - 0.5 * noise - 0.01 * seed,
                 test_loss=0.3 + noise + 0.02 * seed,
             ),
