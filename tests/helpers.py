@@ -136,6 +136,8 @@ STEM_KEYS = (
     "fisher_rao_method",
     "fisher_rao_lambda",
     "weight_decay",
+    "label_smoothing",
+    "confidence_penalty",
     "label_noise",
     "layer_width",
     "num_hidden_layers",

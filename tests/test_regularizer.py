@@ -11,11 +11,13 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests of studies/regularizer.py on hand-made results files.
+"""Tests of studies/regularizer.py (v3) on hand-made results files.
 
-Choices and statistics are checked against a brute-force selection and
-scipy called directly on the values the test wrote. The command line is
-tested by tests/test_regularizer_study.py.
+Choices are checked against a brute-force selection on the selection seeds,
+statistics against scipy and Holm by hand on the values the test wrote for
+the fresh seeds; poisoning the fresh seeds (and every test metric) through
+`analyse` changes no choice. The command line is tested by
+tests/test_regularizer_study.py.
 """
 
 import math
@@ -25,25 +27,31 @@ import matplotlib
 matplotlib.use("Agg")
 
 import helpers
-import matplotlib.image
 import numpy as np
 import pytest
 import scipy.stats
 
+from fisher_rao_experiments import results_io, sweep
+from fisher_rao_experiments.studies import model_selection
 from fisher_rao_experiments.studies import regularizer as study
 
 STEPS = (0, 100, 200, 300)
-SEEDS = tuple(range(1, 11))
+SELECTION = (1, 2, 3, 4)
+FRESH = (11, 12, 13, 14, 15, 16)
 ARMS = (
     study.Arm("None", "None", None, None, (None,)),
     study.Arm("fr-exact", "fr", "exact", "fisher_rao_lambda", (0.01, 0.1)),
-    study.Arm("fre-exact", "fre", "exact", "fisher_rao_lambda", (0.01,)),
     study.Arm("weight-decay", "None", None, "weight_decay", (0.001, 0.01)),
+    study.Arm("label-smoothing", "None", None, "label_smoothing", (0.1, 0.3)),
+    study.Arm(
+        "confidence-penalty", "None", None, "confidence_penalty", (0.1, 1.0)
+    ),
 )
 SETTING = study.Setting(
-    "digits",
+    "mnist1d",
     (0.0, 0.4),
-    SEEDS,
+    SELECTION,
+    FRESH,
     ARMS,
     {
         "dataset": "digits",
@@ -52,58 +60,70 @@ SETTING = study.Setting(
         "validation_size": 300,
     },
 )
-# Quality of each (arm, value): the validation and test curves scale it.
 QUALITY = {
     ("None", None): 0.80,
     ("fr-exact", 0.01): 0.82,
     ("fr-exact", 0.1): 0.78,
-    ("fre-exact", 0.01): 0.81,
     ("weight-decay", 0.001): 0.815,
     ("weight-decay", 0.01): 0.805,
+    ("label-smoothing", 0.1): 0.79,
+    ("label-smoothing", 0.3): 0.81,
+    ("confidence-penalty", 0.1): 0.812,
+    ("confidence-penalty", 1.0): 0.75,
 }
-# Validation accuracy peaks at step 200: stopping early is chosen.
-SHAPE = np.array([0.2, 0.9, 1.0, 0.97])
-# A 9-of-10-seed arm: this run is never written.
-MISSING = (0.4, "fre-exact", 0.01, 7)
 
 
 def curves_of(noise, arm, value, seed):
-    """The validation and test curves the test writes for one run."""
+    """The curves the test writes for one run: validation peaks at a step
+    that depends on the seed (so own-best-step and shared-step differ)."""
     rng = np.random.default_rng(
         [
             int(10 * noise),
-            ARMS.index(next(a for a in ARMS if a.name == arm)),
+            [a.name for a in ARMS].index(arm),
             0 if value is None else int(round(-1000 * math.log10(value))),
             seed,
         ]
     )
     quality = QUALITY[arm, value] - 0.1 * noise
-    validation = quality * SHAPE + rng.normal(0, 0.01, 4)
-    test = (quality - 0.01) * SHAPE + rng.normal(0, 0.01, 4)
+    shape = np.array([0.2, 0.9, 1.0, 0.97]) + rng.normal(0, 0.02, 4)
+    validation = quality * shape
+    test = (quality - 0.01) * shape + rng.normal(0, 0.01, 4)
+    nll = 1.6 - test + rng.normal(0, 0.01, 4)
     return {
         "validation_accuracy": list(validation),
         "validation_loss": list(1.5 - validation),
         "test_accuracy": list(test),
-        "test_loss": list(1.6 - test + rng.normal(0, 0.01, 4)),
-        "fisher_rao_norm": list(np.geomspace(0.1, 40.0, 4) * quality),
-        "empirical_fisher_rao_norm": list(np.geomspace(1e-3, 2.0, 4)),
+        "test_loss": list(nll),
+        "calibration": {
+            "temperature": list(1.0 + rng.uniform(0, 1, 4)),
+            "test_nll_raw": list(nll),
+            "test_nll_scaled": list(nll - 0.05),
+            "test_ece_raw": list(rng.uniform(0.05, 0.2, 4)),
+            "test_ece_scaled": list(rng.uniform(0.01, 0.05, 4)),
+        },
     }
 
 
-def write_runs(runs_dir, setting=SETTING, skip=(MISSING,), change=None):
-    """Writes every run of `setting`; `change(label, curves)` edits some."""
-    for label, point in setting.labelled_points():
-        noise, arm, value, seed = label
-        key = (noise, arm.name, value, seed)
-        if key in skip:
-            continue
-        curves = (
-            curves_of(*key)
-            if setting is SETTING
-            else curves_of(0.0, "None", None, seed)
+def every_point(setting=SETTING):
+    """Every value of every arm on every seed (fresh seeds included)."""
+    return [
+        (
+            (noise, arm.name, value, seed),
+            setting.point(noise, arm, value, seed),
         )
+        for noise in setting.label_noises
+        for seed in setting.selection_seeds + setting.fresh_seeds
+        for arm in setting.arms
+        for value in arm.values
+    ]
+
+
+def write_runs(runs_dir, change=None):
+    """Writes every run; `change(label, curves)` edits some."""
+    for label, point in every_point():
+        curves = curves_of(*label)
         if change:
-            curves = change(key, curves)
+            curves = change(label, curves)
         hparams = {
             name: entry for name, entry in point.items() if entry is not None
         }
@@ -114,384 +134,365 @@ def write_runs(runs_dir, setting=SETTING, skip=(MISSING,), change=None):
         )
 
 
-def brute_force_choice(noise, arm, metric="validation_accuracy"):
-    """(value, step) maximizing the mean of `metric` over the seeds."""
+def brute_force_own_best(noise, arm):
+    """The value of highest mean (over the selection seeds) validation
+    accuracy at each run's own best step."""
     best = None
     for rank, value in enumerate(arm.values):
-        seeds = [
-            seed for seed in SEEDS if (noise, arm.name, value, seed) != MISSING
-        ]
+        mean = np.mean(
+            [
+                max(
+                    curves_of(noise, arm.name, value, seed)[
+                        "validation_accuracy"
+                    ]
+                )
+                for seed in SELECTION
+            ]
+        )
+        if best is None or (-mean, rank) < best[0]:
+            best = ((-mean, rank), value)
+    return best[1]
+
+
+def brute_force_shared(noise, arm):
+    best = None
+    for rank, value in enumerate(arm.values):
         for index, step in enumerate(STEPS):
             mean = np.mean(
                 [
-                    curves_of(noise, arm.name, value, seed)[metric][index]
-                    for seed in seeds
+                    curves_of(noise, arm.name, value, seed)[
+                        "validation_accuracy"
+                    ][index]
+                    for seed in SELECTION
                 ]
             )
-            key = (-mean, rank, step)
-            if best is None or key < best[0]:
-                best = (key, value, step)
+            if best is None or (-mean, rank, step) < best[0]:
+                best = ((-mean, rank, step), value, step)
     return best[1], best[2]
 
 
-def written_test_values(noise, arm, value, step, metric):
-    """seed -> the test value written at `step`."""
-    index = STEPS.index(step)
-    return {
-        seed: curves_of(noise, arm, value, seed)[metric][index]
-        for seed in SEEDS
-        if (noise, arm, value, seed) != MISSING
-    }
+def fresh_value(noise, arm, value, seed, metric):
+    """The written test metric of a fresh run at its own best step."""
+    curves = curves_of(noise, arm, value, seed)
+    index = int(np.argmax(curves["validation_accuracy"]))
+    if metric in curves:
+        return curves[metric][index]
+    return curves["calibration"][metric][index]
 
 
 @pytest.fixture(scope="module")
 def analysed(tmp_path_factory):
     output_dir = tmp_path_factory.mktemp("regularizer")
     write_runs(output_dir / "runs")
-    study.analyse(SETTING, str(output_dir))
-    return (
-        helpers.read_strict_json(output_dir / "summary.json"),
-        output_dir,
-    )
+    summary = study.analyse(SETTING, str(output_dir))
+    return summary, output_dir
 
 
-def arm_entry(summary, noise, arm):
-    (level,) = [
-        level
-        for level in summary["noise_levels"]
-        if level["label_noise"] == noise
-    ]
-    (entry,) = [entry for entry in level["arms"] if entry["arm"] == arm]
-    return entry
-
-
-def comparison_entry(summary, noise, arm, reference, metric):
-    (entry,) = [
-        entry
-        for entry in summary["comparisons"]
-        if (
-            entry["label_noise"],
-            entry["arm"],
-            entry["reference"],
-            entry["metric"],
+def choices(summary):
+    return {
+        (entry["label_noise"], entry["arm"], entry["protocol"]): (
+            entry["chosen_value"],
+            entry["chosen_step"],
         )
-        == (noise, arm, reference, metric)
-    ]
-    return entry
+        for entry in summary["choices"]
+    }
+
+
+def family(summary, name):
+    (found,) = [f for f in summary["families"] if f["name"] == name]
+    return found["comparisons"]
+
+
+class TestProtocol:
+    def test_primary_family_is_fixed_in_code(self):
+        comparisons = study.PRIMARY_FAMILY.comparisons
+        assert study.PRIMARY_FAMILY.name == "primary"
+        assert [dict(c.condition) for c in comparisons] == [
+            {
+                "setting": "mnist1d",
+                "label_noise": noise,
+                "protocol": model_selection.OWN_BEST_STEP,
+            }
+            for noise in (0.0, 0.2, 0.4)
+        ]
+        for comparison in comparisons:
+            assert (comparison.treatment, comparison.control) == (
+                "fr-exact",
+                "None",
+            )
+            assert comparison.metric == "test_accuracy"
+            assert comparison.higher_is_better
+        main = study.SETTINGS["mnist1d"]
+        assert study.primary_family(main) == study.PRIMARY_FAMILY
+        assert study.primary_family(study.SETTINGS["digits"]) is None
+
+    def test_secondary_families_hold_no_primary_comparison(self):
+        for setting in study.SETTINGS.values():
+            names = [f.name for f in study.families(setting)]
+            assert names[-4:] == [
+                "accuracy vs None",
+                "calibration vs None",
+                "Fisher-Rao vs controls",
+                "shared-step check",
+            ]
+            secondary = [
+                c
+                for f in study.families(setting)
+                if f.name != "primary"
+                for c in f.comparisons
+            ]
+            assert not set(secondary) & set(study.PRIMARY_FAMILY.comparisons)
+            assert len(set(secondary)) == len(secondary)
+
+    def test_every_regularized_arm_has_as_many_values(self):
+        for setting in study.SETTINGS.values():
+            names = [arm.name for arm in setting.arms]
+            assert names == [
+                "None",
+                "fr-exact",
+                "fre-exact",
+                "fr-forward",
+                "weight-decay",
+                "label-smoothing",
+                "confidence-penalty",
+            ]
+            for arm in setting.arms[1:]:
+                assert len(arm.values) == study.VALUES_PER_ARM, arm.name
+                assert list(arm.values) == sorted(arm.values)
+            assert not set(setting.selection_seeds) & set(setting.fresh_seeds)
+
+    def test_every_grid_point_is_a_valid_configuration(self, tmp_path):
+        for settings in (study.SETTINGS, study.SMOKE_SETTINGS):
+            for setting in settings.values():
+                chosen = {
+                    (noise, arm.name): set(arm.values)
+                    for noise in setting.label_noises
+                    for arm in setting.arms
+                }
+                for _, point in setting.selection_points() + (
+                    setting.fresh_points(chosen)
+                ):
+                    sweep.complete_config(point, str(tmp_path))
+
+    def test_half_decades(self):
+        assert study.half_decades(-1, 0) == (0.1, 0.316, 1.0)
+        assert study.half_decades(-3, -0.5) == (
+            0.001,
+            0.00316,
+            0.01,
+            0.0316,
+            0.1,
+            0.316,
+        )
+
+    def test_fresh_points_are_the_chosen_values_on_fresh_seeds(self):
+        points = SETTING.fresh_points({(0.4, "fr-exact"): {0.1}})
+        assert [label for label, _ in points] == [
+            (0.4, "fr-exact", 0.1, seed) for seed in FRESH
+        ]
+        for _, point in points:
+            assert point["fisher_rao_lambda"] == 0.1
+            assert point["label_smoothing"] == 0.0
 
 
 class TestSelection:
-    @pytest.mark.parametrize("noise", SETTING.label_noises)
-    @pytest.mark.parametrize("arm", ARMS, ids=lambda arm: arm.name)
-    def test_choice_matches_brute_force_on_validation(
-        self, analysed, noise, arm
+    def test_choices_match_brute_force_on_selection_seeds(self, analysed):
+        summary, _ = analysed
+        found = choices(summary)
+        for noise in SETTING.label_noises:
+            for arm in ARMS:
+                main = found[noise, arm.name, model_selection.OWN_BEST_STEP]
+                assert main == (brute_force_own_best(noise, arm), None)
+                check = found[noise, arm.name, model_selection.SHARED_STEP]
+                assert check == brute_force_shared(noise, arm)
+
+    def test_fresh_seeds_are_read_at_their_own_best_step(self, analysed):
+        summary, _ = analysed
+        for entry in summary["choices"]:
+            if entry["protocol"] != model_selection.OWN_BEST_STEP:
+                continue
+            assert [s["seed"] for s in entry["fresh_seeds"]] == list(FRESH)
+            for seed_entry in entry["fresh_seeds"]:
+                args = (
+                    entry["label_noise"],
+                    entry["arm"],
+                    entry["chosen_value"],
+                    seed_entry["seed"],
+                )
+                validation = curves_of(*args)["validation_accuracy"]
+                assert seed_entry["step"] == STEPS[int(np.argmax(validation))]
+                for metric in study.METRICS:
+                    assert seed_entry[metric] == pytest.approx(
+                        fresh_value(*args, metric)
+                    )
+
+    def test_poisoned_fresh_seeds_and_test_metrics_change_no_choice(
+        self, analysed, tmp_path
     ):
         summary, _ = analysed
-        entry = arm_entry(summary, noise, arm.name)
-        value, step = brute_force_choice(noise, arm)
-        assert (entry["chosen_value"], entry["chosen_step"]) == (value, step)
-        # The test values of the chosen runs, at the chosen step.
-        for metric in ("test_accuracy", "test_loss"):
-            expected = written_test_values(
-                noise, arm.name, value, step, metric
-            )
-            recorded = {row["seed"]: row[metric] for row in entry["per_seed"]}
-            assert recorded == pytest.approx(expected)
 
-    def test_early_stopping_is_chosen(self, analysed):
-        summary, _ = analysed
-        assert arm_entry(summary, 0.0, "None")["chosen_step"] == 200
-
-    def test_poisoned_test_metrics_do_not_change_the_choice(self, tmp_path):
-        def poison(key, curves):
-            # Test accuracy 1 for the worst value, 0 elsewhere; the test
-            # loss the other way round: reading either would flip choices.
-            noise, arm, value, _ = key
-            worst = key[1:3] in (("fr-exact", 0.1), ("weight-decay", 0.01))
+        def poison(label, curves):
+            noise, arm, value, seed = label
             curves = dict(curves)
-            curves["test_accuracy"] = [1.0 if worst else 0.0] * 4
-            curves["test_loss"] = [0.0 if worst else 9.0] * 4
-            return curves
-
-        write_runs(tmp_path / "clean")
-        write_runs(tmp_path / "poisoned", change=poison)
-        clean = study.collect_runs(SETTING, str(tmp_path / "clean")).runs
-        poisoned = study.collect_runs(SETTING, str(tmp_path / "poisoned")).runs
-        choices = [
-            [
-                (
-                    models.arm.name,
-                    models.label_noise,
-                    models.choice.value,
-                    models.choice.step,
-                )
-                for models in study.choose_models(SETTING, runs)
+            # Every test metric of every run, reversed and scaled; the
+            # fresh seeds' validation curves too, favouring other values.
+            flip = 1.0 if (arm, value) == ("None", None) else -1.0
+            curves["test_accuracy"] = [
+                1.0 - v for v in curves["test_accuracy"]
             ]
-            for runs in (clean, poisoned)
-        ]
-        assert choices[0] == choices[1]
-        # The poison would have flipped the choice of a selection that
-        # read test accuracy: the poisoned best is lambda 0.1.
-        chosen_lambda = {
-            value for name, _, value, _ in choices[0] if name == "fr-exact"
-        }
-        assert chosen_lambda == {0.01}
-        poisoned_accuracy = {
-            value: np.mean(
-                [
-                    run.run.results["test_accuracy"][-1]
-                    for run in poisoned
-                    if run.arm == "fr-exact" and run.value == value
+            curves["calibration"] = {
+                key: [v * 3 + 1 for v in values]
+                for key, values in curves["calibration"].items()
+            }
+            if seed in FRESH:
+                bonus = (len(arm) % 7) / 10
+                curves["validation_accuracy"] = [
+                    min(1.0, v + flip * bonus)
+                    for v in curves["validation_accuracy"]
                 ]
-            )
-            for value in (0.01, 0.1)
-        }
-        assert max(poisoned_accuracy, key=poisoned_accuracy.get) == 0.1
-
-    def test_runs_without_validation_are_left_out(self, tmp_path):
-        def no_validation(key, curves):
-            if key == (0.0, "None", None, 3):
-                return dict(
-                    curves,
-                    validation_accuracy=[None] * 4,
-                    validation_loss=[None] * 4,
-                )
             return curves
 
-        write_runs(tmp_path, change=no_validation)
-        collected = study.collect_runs(SETTING, str(tmp_path))
-        reasons = [
-            left_out.reason
-            for left_out in collected.left_out
-            if "seed3" in left_out.name
-        ]
-        assert len(reasons) == 1 and "no validation metrics" in reasons[0]
-        seeds = {
-            run.seed
-            for run in collected.runs
-            if (run.label_noise, run.arm) == (0.0, "None")
+        write_runs(tmp_path / "runs", change=poison)
+        poisoned = study.analyse(SETTING, str(tmp_path))
+        assert choices(poisoned) == choices(summary)
+        # The poisoned values were read afterwards: the metrics changed.
+        primary = family(summary, "primary")
+        assert family(poisoned, "primary") != primary
+
+    def test_choices_need_only_the_selection_seeds(self, tmp_path, analysed):
+        summary, _ = analysed
+        for label, point in SETTING.selection_points():
+            hparams = {k: v for k, v in point.items() if v is not None}
+            helpers.write_results(
+                tmp_path / "runs",
+                helpers.stem_of(point),
+                helpers.make_results(
+                    hparams, steps=STEPS, **curves_of(*label)
+                ),
+            )
+        selected, _ = study.choose(SETTING, str(tmp_path / "runs"))
+        alone = {
+            key: (arm.selection.choice.value, arm.selection.choice.step)
+            for key, arm in selected.items()
         }
-        assert seeds == set(SEEDS) - {3}
+        assert alone == choices(summary)
+        for arm in selected.values():
+            assert not arm.metrics
+            assert set(arm.missing) == set(FRESH)
 
 
 class TestComparisons:
-    @pytest.mark.parametrize(
-        "noise, arm, reference",
-        [
-            (0.0, "fr-exact", "None"),
-            (0.4, "fr-exact", "weight-decay"),
-            (0.0, "weight-decay", "None"),
-            (0.4, "fre-exact", "None"),
-            (0.4, "fre-exact", "weight-decay"),
-        ],
-    )
-    @pytest.mark.parametrize("metric", ["test_accuracy", "test_loss"])
-    def test_paired_statistics_match_scipy_on_shared_seeds(
-        self, analysed, noise, arm, reference, metric
-    ):
+    def test_primary_family_statistics_match_scipy_and_holm(self, analysed):
         summary, _ = analysed
-        arms = {arm.name: arm for arm in ARMS}
-        treated = written_test_values(
-            noise, arm, *brute_force_choice(noise, arms[arm]), metric
-        )
-        control = written_test_values(
-            noise,
-            reference,
-            *brute_force_choice(noise, arms[reference]),
-            metric,
-        )
-        shared = sorted(set(treated) & set(control))
-        direct = scipy.stats.ttest_rel(
-            [treated[seed] for seed in shared],
-            [control[seed] for seed in shared],
-        )
-        interval = direct.confidence_interval(0.95)
-        entry = comparison_entry(summary, noise, arm, reference, metric)
-        assert entry["seeds"] == shared
-        assert entry["mean_difference"] == pytest.approx(
-            np.mean([treated[seed] - control[seed] for seed in shared])
-        )
-        assert entry["interval"]["low"] == pytest.approx(interval.low)
-        assert entry["interval"]["high"] == pytest.approx(interval.high)
-        assert entry["p_value"] == pytest.approx(direct.pvalue)
-
-    def test_nine_of_ten_seed_arm_is_compared_on_shared_seeds(self, analysed):
-        summary, _ = analysed
-        entry = comparison_entry(
-            summary, 0.4, "fre-exact", "None", "test_accuracy"
-        )
-        assert entry["num_seeds"] == 9 and 7 not in entry["seeds"]
-        assert arm_entry(summary, 0.4, "fre-exact")["seeds"] == [
-            seed for seed in SEEDS if seed != 7
-        ]
-        assert any(
-            "random_seed=7" in left_out["name"]
-            and left_out["reason"] == "no complete results file"
-            for left_out in summary["runs_left_out"]
-        )
-
-    def test_holm_is_over_every_comparison_made(self, analysed):
-        summary, _ = analysed
-        comparisons = summary["comparisons"]
-        # 3 arms vs None and 2 Fisher-Rao arms vs weight decay, 2 metrics,
-        # 2 noise levels.
-        assert len(comparisons) == (3 + 2) * 2 * 2
-        p_values = [entry["p_value"] for entry in comparisons]
-        count = len(p_values)
-        for entry in comparisons:
-            # Holm by hand: the running maximum of (m - j + 1) p_(j) up to
-            # this comparison's rank j, capped at 1.
-            rank = sorted(p_values).index(entry["p_value"])
-            expected = max(
-                min(1.0, (count - j) * sorted(p_values)[j])
-                for j in range(rank + 1)
+        comparisons = family(summary, "primary")
+        assert [c["label_noise"] for c in comparisons] == [0.0, 0.4]
+        p_values = []
+        for comparison in comparisons:
+            noise = comparison["label_noise"]
+            value = dict(choices(summary))[
+                noise, "fr-exact", model_selection.OWN_BEST_STEP
+            ][0]
+            treated = [
+                fresh_value(noise, "fr-exact", value, s, "test_accuracy")
+                for s in FRESH
+            ]
+            control = [
+                fresh_value(noise, "None", None, s, "test_accuracy")
+                for s in FRESH
+            ]
+            expected = scipy.stats.ttest_rel(treated, control)
+            interval = expected.confidence_interval(0.95)
+            assert comparison["seeds"] == list(FRESH)
+            assert comparison["mean_difference"] == pytest.approx(
+                np.mean(np.subtract(treated, control))
             )
-            assert entry["holm_p_value"] == pytest.approx(expected)
+            assert comparison["interval"]["low"] == pytest.approx(interval.low)
+            assert comparison["interval"]["high"] == pytest.approx(
+                interval.high
+            )
+            assert comparison["largest_benefit_possible"] == pytest.approx(
+                interval.high
+            )
+            assert comparison["p_value"] == pytest.approx(expected.pvalue)
+            p_values.append(expected.pvalue)
+        low, high = sorted(p_values)
+        holm = {low: min(1, 2 * low), high: min(1, max(2 * low, high))}
+        for comparison, p_value in zip(comparisons, p_values, strict=True):
+            assert comparison["holm_p_value"] == pytest.approx(holm[p_value])
 
-    def test_ruled_out_effects_are_interval_bounds(self, analysed):
+    def test_loss_like_metrics_count_a_fall_as_a_benefit(self, analysed):
         summary, _ = analysed
-        accuracy = comparison_entry(
-            summary, 0.0, "fr-exact", "None", "test_accuracy"
-        )
-        loss = comparison_entry(summary, 0.0, "fr-exact", "None", "test_loss")
-        assert (
-            accuracy["smallest_benefit_ruled_out"]
-            == (accuracy["interval"]["high"])
-        )
-        assert loss["smallest_benefit_ruled_out"] == -loss["interval"]["low"]
+        for comparison in family(summary, "calibration vs None"):
+            assert not comparison["higher_is_better"]
+            if comparison["interval"]["low"] is not None:
+                assert comparison["largest_benefit_possible"] == (
+                    pytest.approx(-comparison["interval"]["low"])
+                )
+
+    def test_families_are_adjusted_separately(self, analysed):
+        summary, _ = analysed
+        for name in ("accuracy vs None", "Fisher-Rao vs controls"):
+            comparisons = family(summary, name)
+            p_values = [c["p_value"] for c in comparisons]
+            order = np.argsort(p_values)
+            m = len(p_values)
+            running = 0.0
+            for rank, index in enumerate(order):
+                running = max(running, min(1.0, (m - rank) * p_values[index]))
+                assert comparisons[index]["holm_p_value"] == pytest.approx(
+                    running
+                )
 
 
 class TestOutputs:
-    def test_summary_has_the_documented_keys(self, analysed):
-        summary, _ = analysed
-        assert {
-            "setting",
+    def test_summary_is_strict_json_with_the_documented_keys(self, analysed):
+        _, output_dir = analysed
+        summary = helpers.read_strict_json(output_dir / "summary.json")
+        assert summary["version"] == 3
+        assert set(summary) >= {
+            "primary_family",
+            "choices",
+            "families",
+            "protocols",
             "grid",
-            "selection",
-            "noise_levels",
-            "comparisons",
             "runs_used",
             "runs_left_out",
-        } <= set(summary)
-        entry = arm_entry(summary, 0.0, "fr-exact")
-        assert {
-            "chosen_value",
-            "chosen_step",
-            "seeds",
-            "per_seed",
-            "mean_validation_accuracy",
-        } <= set(entry)
-        assert {"seed", "run", "test_accuracy", "test_loss"} == set(
-            entry["per_seed"][0]
-        )
-        assert {
-            "mean_difference",
-            "interval",
-            "p_value",
-            "holm_p_value",
-            "smallest_benefit_ruled_out",
-            "seeds",
-        } <= set(summary["comparisons"][0])
+        }
+        assert len(summary["primary_family"]) == 2
+        assert len(summary["runs_used"]) == len(
+            {
+                name
+                for entry in summary["choices"]
+                for name in [s["run"] for s in entry["fresh_seeds"]]
+            }
+        ) + len(SETTING.selection_points())
+        for entry in summary["choices"]:
+            for seed_entry in entry["fresh_seeds"]:
+                assert set(study.READ_KEYS) <= set(seed_entry)
 
     def test_tables_and_figures_are_written(self, analysed):
         _, output_dir = analysed
         tables = (output_dir / "tables.md").read_text()
-        assert "## Chosen models" in tables and "Holm p" in tables
-        for name in (
-            "effects_vs_lambda.png",
-            "effects_vs_weight_decay.png",
-            "trajectories.png",
-        ):
-            pixels = matplotlib.image.imread(output_dir / name)
-            assert pixels.shape[0] > 300 and pixels.var() > 0
+        for name in ("primary", "calibration vs None", "shared-step check"):
+            assert f"## Family: {name}" in tables
+        for name in (study.EFFECTS_FIGURE_FILE, study.DIFFERENCES_FIGURE_FILE):
+            helpers.assert_readable_nonblank_png(output_dir / name)
 
-    def test_norm_panels_are_log_scaled_and_never_below_zero(self, analysed):
-        _, output_dir = analysed
-        runs = study.collect_runs(SETTING, str(output_dir / "runs")).runs
-        figure = study.plot_trajectories(
-            SETTING, runs, study.choose_models(SETTING, runs)
+    def test_runs_without_calibration_have_null_metrics(self):
+        results = helpers.make_results(
+            {"validation_size": 300},
+            steps=STEPS,
+            validation_accuracy=[0.1, 0.2, 0.3, 0.4],
+            validation_loss=[1.0] * 4,
         )
-        norm_axes = [
-            axes for axes in figure.axes if "Fisher-Rao" in axes.get_ylabel()
-        ]
-        assert len(norm_axes) == 2 * len(SETTING.label_noises)
-        for axes in norm_axes:
-            assert axes.get_yscale() == "log"
-            for band in axes.collections:
-                assert band.get_paths()[0].vertices[:, 1].min() > 0
-        matplotlib.pyplot.close(figure)
-
-
-class TestGrids:
-    def test_digits_grid(self):
-        setting = study.SETTINGS["digits"]
-        assert setting.label_noises == (0.0, 0.2, 0.4)
-        assert len(setting.seeds) >= 10
-        points = [point for _, point in setting.labelled_points()]
-        assert len({tuple(sorted(point.items())) for point in points}) == (
-            len(points)
-        )
-        assert len({point["train_steps"] for point in points}) == 1
-        assert all(point["validation_size"] > 0 for point in points)
-        exact = setting.arm("fr-exact").values
-        ratios = np.divide(exact[1:], exact[:-1])
-        np.testing.assert_allclose(ratios, math.sqrt(10), rtol=0.01)
-        assert exact[0] <= 1e-4 and exact[-1] >= 1.0
-        for arm in setting.arms:
-            for value in arm.values:
-                config = arm.config(value)
-                regularized = config["regularization_norm"] != "None"
-                assert (config["fisher_rao_lambda"] > 0) == regularized
-
-    def test_synthetic_grid_keeps_300_training_rows(self):
-        setting = study.SETTINGS["synthetic"]
-        fixed = setting.fixed
-        assert fixed["train_size"] - fixed["validation_size"] == 300
-        assert (
-            fixed["optimizer"],
-            fixed["learning_rate"],
-            fixed["train_steps"],
-        ) == ("sgd", 0.01, 20000)
-
-    def test_half_decades(self):
-        assert study.half_decades(-2, 0) == (0.01, 0.0316, 0.1, 0.316, 1.0)
-
-
-def test_grid_keeps_the_order_of_the_arms_values():
-    # Selection's tie-break prefers the value listed first.
-    labels = [label for label, _ in SETTING.labelled_points()]
-    values = [
-        value
-        for noise, arm, value, seed in labels
-        if (noise, arm.name, seed) == (0.0, "fr-exact", 1)
-    ]
-    assert values == list(ARMS[1].values)
-    assert len(labels) == len(SETTING.label_noises) * len(SEEDS) * 6
+        view = study.results_view(results)
+        for key in results_io.CALIBRATION_KEYS:
+            assert view[key] == [None] * len(STEPS)
 
 
 @pytest.mark.parametrize(
     "values, text",
-    [
-        ([0.9, 0.92], "0.910 ± 0.014"),
-        ([0.9], "0.900"),  # One seed: no spread, not "± 0.000".
-        ([], "n/a"),
-    ],
+    [([], "n/a"), ([0.5], "0.500"), ([0.4, 0.6], "0.500 ± 0.141")],
 )
 def test_mean_and_sd(values, text):
     assert study.mean_and_sd(values) == text
-
-
-def test_a_single_seeds_table_shows_no_spread(tmp_path):
-    setting = study.Setting("digits", (0.0,), (1,), ARMS, SETTING.fixed)
-    write_runs(tmp_path / "runs", setting=setting, skip=())
-    summary = study.analyse(setting, str(tmp_path))
-    matplotlib.pyplot.close("all")
-    tables = (tmp_path / "tables.md").read_text()
-    assert "± 0.000" not in tables
-    entry = arm_entry(summary, 0.0, "None")
-    (only,) = entry["per_seed"]
-    (row,) = [line for line in tables.splitlines() if "| None | – |" in line]
-    assert row.split(" | ")[-2:] == [
-        f"{only['test_accuracy']:.3f}",
-        f"{only['test_loss']:.3f} |",
-    ]

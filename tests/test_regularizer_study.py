@@ -26,17 +26,26 @@ import pytest
 from absl import flags
 
 from experiments import regularizer_study
+from fisher_rao_experiments import results_io
 from fisher_rao_experiments.studies import regularizer as study
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPO_ROOT, "experiments", "regularizer_study.py")
-STEPS = (0, 100, 200, 300)
+STEPS = (0, 20, 40)
 
 
 def write_runs(runs_dir, setting):
-    """A complete run with validation metrics of every grid point."""
-    shape = np.array([0.2, 0.9, 1.0, 0.97])
-    for (_, _, _, seed), point in setting.labelled_points():
+    """A complete run with validation and calibration metrics of every
+    value on every seed (selection and fresh)."""
+    shape = np.array([0.2, 1.0, 0.97])
+    chosen = {
+        (noise, arm.name): set(arm.values)
+        for noise in setting.label_noises
+        for arm in setting.arms
+    }
+    for (_, _, _, seed), point in setting.selection_points() + (
+        setting.fresh_points(chosen)
+    ):
         validation = (0.8 + 0.01 * seed) * shape
         helpers.write_grid_point(
             runs_dir,
@@ -46,6 +55,10 @@ def write_runs(runs_dir, setting):
             validation_loss=list(1.5 - validation),
             test_accuracy=list(validation - 0.01),
             test_loss=list(1.6 - validation),
+            calibration={
+                key: list(1.6 - validation)
+                for key in results_io.CALIBRATION_KEYS
+            },
         )
 
 
@@ -62,8 +75,8 @@ def run_script(*args):
 
 
 class TestCommandLine:
-    def test_smoke_study_runs_end_to_end(self, tmp_path):
-        smoke = study.SMOKE_SETTINGS["digits"]
+    def test_smoke_study_runs_every_arm_and_metric(self, tmp_path):
+        smoke = study.SMOKE_SETTINGS["mnist1d"]
         completed = run_script(
             "--smoke", "--workers=2", f"--output_dir={tmp_path}"
         )
@@ -73,17 +86,37 @@ class TestCommandLine:
             for name in os.listdir(tmp_path / "runs")
             if name.endswith(".json")
         ]
-        assert len(results_files) == len(smoke.labelled_points())
+        # The selection grid, then each arm's one value on the fresh seeds.
+        expected = len(smoke.selection_points()) + len(smoke.fresh_seeds) * (
+            len(smoke.arms) * len(smoke.label_noises)
+        )
+        assert len(results_files) == expected
         summary = helpers.read_strict_json(tmp_path / "summary.json")
-        assert len(summary["runs_used"]) == len(smoke.labelled_points())
-        assert summary["comparisons"]
-        for comparison in summary["comparisons"]:
-            assert 0 <= comparison["holm_p_value"] <= 1
-        for name in ("tables.md", "effects_vs_lambda.png", "trajectories.png"):
+        assert len(summary["runs_used"]) == expected
+        assert {entry["arm"] for entry in summary["choices"]} == {
+            arm.name for arm in smoke.arms
+        }
+        for entry in summary["choices"]:
+            assert len(entry["fresh_seeds"]) == len(smoke.fresh_seeds)
+            for seed_entry in entry["fresh_seeds"]:
+                for metric in study.METRICS:
+                    assert 0 <= seed_entry[metric] < 10, metric
+        names = [family["name"] for family in summary["families"]]
+        assert names[0] == "primary"
+        for family in summary["families"]:
+            for comparison in family["comparisons"]:
+                assert comparison["holm_p_value"] is None or (
+                    0 <= comparison["holm_p_value"] <= 1
+                )
+        for name in (
+            "tables.md",
+            study.EFFECTS_FIGURE_FILE,
+            study.DIFFERENCES_FIGURE_FILE,
+        ):
             assert (tmp_path / name).stat().st_size > 0
 
     def test_analysis_only_analyses_the_smoke_grid(self, tmp_path):
-        smoke = study.SMOKE_SETTINGS["digits"]
+        smoke = study.SMOKE_SETTINGS["mnist1d"]
         write_runs(tmp_path / "runs", smoke)
         completed = run_script(
             "--smoke", "--analysis_only", f"--output_dir={tmp_path}"
@@ -91,7 +124,10 @@ class TestCommandLine:
         assert completed.returncode == 0, completed.stderr
         summary = helpers.read_strict_json(tmp_path / "summary.json")
         assert summary["smoke"] is True
-        assert len(summary["runs_used"]) == len(smoke.labelled_points())
+        # Only the chosen value's fresh runs are used.
+        assert len(summary["runs_used"]) == len(smoke.selection_points()) + (
+            len(smoke.fresh_seeds) * len(smoke.arms)
+        )
 
     @pytest.mark.parametrize(
         "flag", ["--setting=imagenet", "--workers=0", "--output_dir="]

@@ -11,37 +11,40 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""The regularizer study: does Fisher-Rao regularization help, against None
-and weight decay?
+"""The regularizer study, v3: does Fisher-Rao regularization help a CNN?
 
-Arms: no regularization (`None`); the standard (`fr`) and empirical (`fre`)
-Fisher-Rao norm with the exact derivative on half-decade lambdas from no
-effect to underfitting, and with the forward difference at a few lambdas
-(what its gradient error costs); weight decay on its own grid (a positive
-control). Every arm has the same step budget and seeds; a seed fixes the data
-split, the label noise, the initial weights and the batch order, so the arms'
-runs of one seed are paired.
+Pre-registered in code (this module) and in docs/report.md ("v3 protocol"):
 
-Settings (`SETTINGS`, `SMOKE_SETTINGS`, plain data): `digits`, digits with
-label noise 0, 0.2 and 0.4; `synthetic`, the synthetic report's task (300
-training examples, SGD at 0.01, 20000 steps) with a validation split of
-100. `analyse` reads a setting's runs and writes summary.json (strict JSON),
+  * Settings (`SETTINGS`): `mnist1d`, MNIST-1D with the default CNN at label
+    noise 0, 0.2 and 0.4 (the main result); `digits`, the digits MLP of v2
+    at the same noise levels (the second setting).
+  * Arms (`make_arms`): None; fr-exact and fre-exact on half-decade
+    lambdas; fr-forward on the same lambdas (what the original's
+    finite-difference gradient costs); weight decay; label smoothing; a
+    confidence penalty (Pereyra et al. 2017). Every regularized arm has
+    the same number of values (`VALUES_PER_ARM`), so no arm gains more
+    from the selection than another.
+  * Seeds: each setting's `selection_seeds` choose every arm's value on
+    their validation split; its `fresh_seeds`, never read by a choice,
+    are trained only at the chosen values and compared (a split, not
+    cross-fitted: cross-fitting needs the whole grid on every seed, which
+    costs (selection + fresh) / selection times the grid).
+  * Stopping: the main protocol stops each run at its own best validation
+    step (`model_selection.OWN_BEST_STEP`); the v2 protocol of one step
+    shared by the seeds (`SHARED_STEP`) is the check.
+  * Metrics (`METRICS`): test accuracy; test NLL raw and temperature-scaled
+    (T fitted on the run's validation split at the stopping step); test
+    ECE (15 bins) raw and scaled; recorded by the training at every
+    evaluation (results["calibration"]).
+  * The PRIMARY family (`PRIMARY_FAMILY`, fixed here before any test
+    number is read): fr-exact vs None on test accuracy at each noise level
+    of MNIST-1D, main protocol; Holm within it. Every other comparison is
+    in a secondary family (`families`), each with its own Holm.
+
+`analyse` reads a setting's runs and writes summary.json (strict JSON),
 tables.md and the figures; experiments/regularizer_study.py is its command
-line.
-
-Analysis:
-  * Selection (studies/model_selection.py): per label noise and arm, the
-    value and stopping step of best mean validation accuracy over seeds.
-    The test set is read afterwards, for the chosen models.
-  * Comparisons: per label noise, every arm against `None` and every
-    Fisher-Rao arm against weight decay, on test accuracy and test loss:
-    paired differences on the shared seeds, t intervals, p-values, Holm's
-    adjustment over every comparison made, and the smallest benefit and
-    harm each interval rules out.
-  * Figures: the test effect against None of every value, each at its own
-    validation-chosen step (drawn after the selection, which never sees
-    them); trajectories of the chosen models (validation metrics, and the
-    Fisher-Rao norms on a log axis).
+line: it trains the selection grid, chooses, trains the fresh seeds at the
+chosen values, then analyses.
 """
 
 import dataclasses
@@ -53,7 +56,7 @@ from absl import logging
 from matplotlib import lines
 
 from fisher_rao_experiments import results_io
-from fisher_rao_experiments.analysis import drawing, loading
+from fisher_rao_experiments.analysis import drawing
 from fisher_rao_experiments.studies import (
     markdown_table,
     model_selection,
@@ -62,29 +65,87 @@ from fisher_rao_experiments.studies import (
     study_statistics,
 )
 
+VERSION = 3
 LAMBDA = "fisher_rao_lambda"
 WEIGHT_DECAY = "weight_decay"
+LABEL_SMOOTHING = "label_smoothing"
+CONFIDENCE_PENALTY = "confidence_penalty"
 LABEL_NOISE = "label_noise"
 SEED = "random_seed"
-TEST_METRICS = {"test_accuracy": True, "test_loss": False}  # Higher better?
-NORM_MEASURES = ("fisher_rao_norm", "empirical_fisher_rao_norm")
+# Test metric -> higher is better?
+METRICS = {
+    "test_accuracy": True,
+    "test_nll_raw": False,
+    "test_nll_scaled": False,
+    "test_ece_raw": False,
+    "test_ece_scaled": False,
+}
+CALIBRATION_METRICS = tuple(
+    metric for metric in METRICS if metric[5:8] in ("nll", "ece")
+)
+# What is read of a fresh seed's run at its stopping step.
+READ_KEYS = tuple(METRICS) + ("temperature", "test_loss")
+MAIN_PROTOCOL = model_selection.OWN_BEST_STEP
+CHECK_PROTOCOL = model_selection.SHARED_STEP
+PROTOCOLS = (MAIN_PROTOCOL, CHECK_PROTOCOL)
 RUNS_SUBDIRECTORY = "runs"
 SUMMARY_FILE = "summary.json"
 TABLES_FILE = "tables.md"
-LAMBDA_FIGURE_FILE = "effects_vs_lambda.png"
-WEIGHT_DECAY_FIGURE_FILE = "effects_vs_weight_decay.png"
-TRAJECTORY_FIGURE_FILE = "trajectories.png"
+EFFECTS_FIGURE_FILE = "selection_effects.png"
+DIFFERENCES_FIGURE_FILE = "fresh_differences.png"
 DEFAULT_OUTPUT_DIR = os.path.join(
     os.path.dirname(results_io.DEFAULT_RESULTS_DIR),
     "fisher_rao_regularizer_study",
 )
 
+NONE_ARM = "None"
+FR_EXACT = "fr-exact"
+FRE_EXACT = "fre-exact"
+FR_FORWARD = "fr-forward"
+WEIGHT_DECAY_ARM = "weight-decay"
+LABEL_SMOOTHING_ARM = "label-smoothing"
+CONFIDENCE_PENALTY_ARM = "confidence-penalty"
+FISHER_RAO_ARMS = (FR_EXACT, FRE_EXACT, FR_FORWARD)
+CONTROL_ARMS = (WEIGHT_DECAY_ARM, LABEL_SMOOTHING_ARM, CONFIDENCE_PENALTY_ARM)
 
-def half_decades(lowest_exponent, highest_exponent):
-    """10^(k/2) from 10^lowest to 10^highest, to 3 significant digits."""
+MAIN_SETTING = "mnist1d"
+PRIMARY_NOISES = (0.0, 0.2, 0.4)
+
+
+def condition(setting_name, noise, protocol=MAIN_PROTOCOL):
+    """The `ArmComparison.condition` of a setting, noise level and
+    protocol."""
+    return (
+        ("setting", setting_name),
+        (LABEL_NOISE, float(noise)),
+        ("protocol", protocol),
+    )
+
+
+# THE PRIMARY FAMILY, named before any test number is read: fr-exact
+# against None on test accuracy at each noise level of the MNIST-1D CNN,
+# each run stopped at its own best validation step; Holm within these 3.
+PRIMARY_FAMILY = study_statistics.ComparisonFamily(
+    "primary",
+    tuple(
+        study_statistics.ArmComparison(
+            FR_EXACT,
+            NONE_ARM,
+            "test_accuracy",
+            True,
+            condition(MAIN_SETTING, noise),
+        )
+        for noise in PRIMARY_NOISES
+    ),
+)
+
+
+def half_decades(lowest, highest):
+    """10^(k/2) for the integers k from 2 lowest to 2 highest (both given
+    in decades, multiples of 0.5), to 3 significant digits."""
     return tuple(
         float(f"{10 ** (k / 2):.3g}")
-        for k in range(2 * lowest_exponent, 2 * highest_exponent + 1)
+        for k in range(round(2 * lowest), round(2 * highest) + 1)
     )
 
 
@@ -97,8 +158,7 @@ class Arm:
       norm: The regularization_norm.
       method: The fisher_rao_method (None where no Fisher-Rao gradient is
         taken).
-      hyperparameter: The key the values set (fisher_rao_lambda or
-        weight_decay), or None for an arm without one.
+      hyperparameter: The key the values set, or None for None.
       values: The hyper-parameter's values, weakest first; (None,) for an
         arm without one.
     """
@@ -109,16 +169,14 @@ class Arm:
     hyperparameter: str | None
     values: tuple
 
-    @property
-    def is_fisher_rao(self):
-        return self.hyperparameter == LAMBDA
-
     def config(self, value):
         """The configuration keys of this arm at `value`."""
         config = {
             "regularization_norm": self.norm,
             LAMBDA: 0.0,
             WEIGHT_DECAY: 0.0,
+            LABEL_SMOOTHING: 0.0,
+            CONFIDENCE_PENALTY: 0.0,
         }
         if self.method is not None:
             config["fisher_rao_method"] = self.method
@@ -127,55 +185,87 @@ class Arm:
         return config
 
 
-NONE_ARM = "None"
-WEIGHT_DECAY_ARM = "weight-decay"
-
-
-def make_arms(exact_lambdas, forward_lambdas, weight_decays):
-    """None, fr/fre exact, fr/fre forward, and weight decay."""
+def make_arms(lambdas, weight_decays, smoothings, penalties):
+    """None, fr/fre exact and fr forward on `lambdas`, and the controls."""
     return (
         Arm(NONE_ARM, "None", None, None, (None,)),
-        Arm("fr-exact", "fr", "exact", LAMBDA, exact_lambdas),
-        Arm("fre-exact", "fre", "exact", LAMBDA, exact_lambdas),
-        Arm("fr-forward", "fr", "forward", LAMBDA, forward_lambdas),
-        Arm("fre-forward", "fre", "forward", LAMBDA, forward_lambdas),
+        Arm(FR_EXACT, "fr", "exact", LAMBDA, lambdas),
+        Arm(FRE_EXACT, "fre", "exact", LAMBDA, lambdas),
+        Arm(FR_FORWARD, "fr", "forward", LAMBDA, lambdas),
         Arm(WEIGHT_DECAY_ARM, "None", None, WEIGHT_DECAY, weight_decays),
+        Arm(LABEL_SMOOTHING_ARM, "None", None, LABEL_SMOOTHING, smoothings),
+        Arm(
+            CONFIDENCE_PENALTY_ARM,
+            "None",
+            None,
+            CONFIDENCE_PENALTY,
+            penalties,
+        ),
     )
 
 
 @dataclasses.dataclass(frozen=True)
 class Setting:
-    """The task and the grid of one setting.
+    """The task, the grid and the seeds of one setting.
 
     Attributes:
-      name: "digits" or "synthetic".
+      name: "mnist1d" or "digits".
       label_noises: Values of label_noise.
-      seeds: Values of random_seed.
+      selection_seeds: Seeds whose validation metrics choose.
+      fresh_seeds: Seeds trained at the chosen values only and compared.
       arms: The `Arm`s; the first is `None`.
       fixed: Every other configuration key the study sets.
     """
 
     name: str
     label_noises: tuple
-    seeds: tuple
+    selection_seeds: tuple
+    fresh_seeds: tuple
     arms: tuple
     fixed: dict
 
-    def labelled_points(self):
-        """(label_noise, arm, value, seed) and the configuration, per run."""
+    @property
+    def split(self):
+        return model_selection.SeedSplit(
+            self.selection_seeds, self.fresh_seeds
+        )
+
+    def point(self, noise, arm, value, seed):
+        """The configuration keys of one run."""
+        return dict(
+            self.fixed, **arm.config(value), **{LABEL_NOISE: noise, SEED: seed}
+        )
+
+    def selection_points(self):
+        """[((noise, arm name, value, seed), point)]: the whole grid on the
+        selection seeds."""
         return [
             (
-                (noise, arm, value, seed),
-                dict(
-                    self.fixed,
-                    **arm.config(value),
-                    **{LABEL_NOISE: noise, SEED: seed},
-                ),
+                (noise, arm.name, value, seed),
+                self.point(noise, arm, value, seed),
             )
             for noise in self.label_noises
-            for seed in self.seeds
+            for seed in self.selection_seeds
             for arm in self.arms
             for value in arm.values
+        ]
+
+    def fresh_points(self, chosen):
+        """The fresh seeds' runs at the chosen values.
+
+        Args:
+          chosen: (noise, arm name) -> the values chosen (any protocol).
+        """
+        return [
+            (
+                (noise, arm.name, value, seed),
+                self.point(noise, arm, value, seed),
+            )
+            for noise in self.label_noises
+            for seed in self.fresh_seeds
+            for arm in self.arms
+            for value in arm.values
+            if value in chosen.get((noise, arm.name), ())
         ]
 
     def arm(self, name):
@@ -183,11 +273,32 @@ class Setting:
         return arm
 
 
-# Adam at 3e-4: the unregularized net's validation accuracy peaks after
-# about 500 steps and falls as it memorizes the noisy labels (pilot runs at
-# noise 0.4: 0.92 at step 500, 0.71 at 4000); at 1e-3 it peaked before the
-# first evaluation at step 200, too early for the validation to choose a
-# stopping step. Evaluations every 100 steps resolve the peak.
+# Every regularized arm has this many values: the same selection advantage.
+VALUES_PER_ARM = 6
+# From no visible effect to underfitting (at 0.1 fr-exact already pulls the
+# top class's probability of the digits MLP to about 1/3, v2).
+_LAMBDAS = half_decades(-3, -0.5)
+_WEIGHT_DECAYS = half_decades(-5.5, -3)
+_SMOOTHINGS = (0.01, 0.03, 0.1, 0.2, 0.3, 0.5)
+_PENALTIES = half_decades(-2, 0.5)
+_FULL_ARMS = make_arms(_LAMBDAS, _WEIGHT_DECAYS, _SMOOTHINGS, _PENALTIES)
+_SMOKE_ARMS = make_arms((0.03,), (1e-4,), (0.1,), (0.1,))
+
+# MNIST-1D's CNN at the data set's training defaults (Adam 0.01, 6000
+# steps, batch 100), 500 of the 4000 training examples held out to
+# validate; evaluations every 250 steps resolve a validation peak that
+# label noise makes sharp.
+_MNIST1D_TRAINING = {
+    "dataset": "mnist1d",
+    "architecture": "cnn",
+    "validation_size": 500,
+    "train_steps": 6000,
+    "eval_steps": 250,
+    "stop_train_loss": None,
+    "differentiate_probability": True,
+}
+# v2's digits MLP (Adam 3e-4, one hidden layer of 128): the unregularized
+# net's validation accuracy peaks after about 500 steps under noise.
 _DIGITS_TRAINING = {
     "dataset": "digits",
     "optimizer": "adam",
@@ -196,59 +307,63 @@ _DIGITS_TRAINING = {
     "layer_width": 128,
     "num_hidden_layers": 1,
     "validation_size": 300,
+    "train_steps": 4000,
+    "eval_steps": 100,
     "stop_train_loss": None,
     "differentiate_probability": True,
 }
-_SYNTHETIC_TRAINING = {
-    "dataset": "synthetic",
-    "optimizer": "sgd",
-    "learning_rate": 0.01,
-    "batch_size": 64,
-    "train_size": 400,
-    "validation_size": 100,
-    "test_size": 1000,
-    "stop_train_loss": None,
-    "differentiate_probability": True,
-}
-_FULL_ARMS = make_arms(
-    exact_lambdas=half_decades(-4, 0),
-    forward_lambdas=(1e-3, 1e-2, 1e-1),
-    weight_decays=half_decades(-5, -1),
-)
-_SMOKE_ARMS = make_arms(
-    exact_lambdas=(1e-2, 1e-1), forward_lambdas=(1e-2,), weight_decays=(1e-3,)
-)
-_SMOKE_TRAINING = {"train_steps": 300, "eval_steps": 100}
+# 5 selection seeds choose; 20 fresh seeds compare. Assumed (no pilot of
+# enough seeds yet): a paired sd of about 1.1 accuracy points gives a 95 %
+# half-width of t_19 * 1.1 / sqrt(20) = 0.51 points. The study reports the
+# width it gets.
+SELECTION_SEEDS = tuple(range(1, 6))
+FRESH_SEEDS = tuple(range(101, 121))
 SETTINGS = {
+    "mnist1d": Setting(
+        "mnist1d",
+        PRIMARY_NOISES,
+        SELECTION_SEEDS,
+        FRESH_SEEDS,
+        _FULL_ARMS,
+        _MNIST1D_TRAINING,
+    ),
     "digits": Setting(
         "digits",
-        (0.0, 0.2, 0.4),
-        tuple(range(1, 11)),
+        PRIMARY_NOISES,
+        SELECTION_SEEDS,
+        FRESH_SEEDS,
         _FULL_ARMS,
-        dict(_DIGITS_TRAINING, train_steps=4000, eval_steps=100),
-    ),
-    "synthetic": Setting(
-        "synthetic",
-        (0.0,),
-        tuple(range(1, 11)),
-        _FULL_ARMS,
-        dict(_SYNTHETIC_TRAINING, train_steps=20000, eval_steps=500),
+        _DIGITS_TRAINING,
     ),
 }
+# Every arm and metric end to end, in seconds: 1 selection and 2 fresh
+# seeds (an interval needs 2), one noise level, one value per arm, a small
+# CNN and few steps.
 SMOKE_SETTINGS = {
+    "mnist1d": Setting(
+        "mnist1d",
+        (0.2,),
+        (1,),
+        (2, 3),
+        _SMOKE_ARMS,
+        dict(
+            _MNIST1D_TRAINING,
+            train_size=600,
+            validation_size=200,
+            test_size=200,
+            conv_layers=1,
+            conv_channels=4,
+            train_steps=40,
+            eval_steps=20,
+        ),
+    ),
     "digits": Setting(
         "digits",
         (0.2,),
-        (1, 2, 3),
+        (1,),
+        (2, 3),
         _SMOKE_ARMS,
-        dict(_DIGITS_TRAINING, layer_width=16, **_SMOKE_TRAINING),
-    ),
-    "synthetic": Setting(
-        "synthetic",
-        (0.0,),
-        (1, 2, 3),
-        _SMOKE_ARMS,
-        dict(_SYNTHETIC_TRAINING, **_SMOKE_TRAINING),
+        dict(_DIGITS_TRAINING, layer_width=16, train_steps=40, eval_steps=20),
     ),
 }
 
@@ -257,31 +372,37 @@ SMOKE_SETTINGS = {
 # Runs.
 
 
-@dataclasses.dataclass(frozen=True)
-class ArmRun:
-    """A complete run of the grid with validation metrics."""
-
-    label_noise: float
-    arm: str
-    value: object
-    seed: int
-    run: loading.Run
-    curve: model_selection.ValidationCurve
+def results_view(results):
+    """A run's results as model_selection reads them: "steps", the
+    validation keys, the test loss and accuracy, and the calibration keys
+    (null throughout if the run recorded none)."""
+    steps = results["steps"]
+    view = {
+        key: results[key]
+        for key in ("steps",)
+        + model_selection.VALIDATION_KEYS
+        + ("test_accuracy", "test_loss")
+    }
+    calibration = results.get("calibration") or {}
+    for key in results_io.CALIBRATION_KEYS:
+        view[key] = list(calibration.get(key) or [None] * len(steps))
+    return view
 
 
 @dataclasses.dataclass
 class Collected:
-    """The usable runs and every file or grid point left out."""
+    """Runs found: (noise, arm, value) -> seed -> `results_view`, their
+    file names, and every grid point or file left out."""
 
-    runs: list
+    views: dict
+    names: dict
     left_out: list
 
 
-def collect_runs(setting, runs_dir):
-    """The runs of `setting` in `runs_dir` that have validation metrics."""
-    labelled = setting.labelled_points()
+def collect_runs(labelled_points, runs_dir):
+    """The complete runs of `labelled_points` in `runs_dir`."""
     grid_runs = study_runs.collect_grid_runs(
-        [point for _, point in labelled],
+        [point for _, point in labelled_points],
         runs_dir,
         (
             LABEL_NOISE,
@@ -289,335 +410,381 @@ def collect_runs(setting, runs_dir):
             "fisher_rao_method",
             LAMBDA,
             WEIGHT_DECAY,
+            LABEL_SMOOTHING,
+            CONFIDENCE_PENALTY,
             SEED,
         ),
     )
-    runs, left_out = [], list(grid_runs.left_out)
+    collected = Collected({}, {}, list(grid_runs.left_out))
     for grid_run in grid_runs.found:
-        noise, arm, value, seed = labelled[grid_run.index][0]
+        noise, arm, value, seed = labelled_points[grid_run.index][0]
         try:
-            curve = model_selection.validation_curve(grid_run.run.results)
+            model_selection.validation_curve(grid_run.run.results)
         except ValueError as error:
-            left_out.append(study_runs.LeftOut(grid_run.run.name, str(error)))
+            collected.left_out.append(
+                study_runs.LeftOut(grid_run.run.name, str(error))
+            )
             continue
-        runs.append(ArmRun(noise, arm.name, value, seed, grid_run.run, curve))
-    return Collected(runs, left_out)
+        key = (noise, arm, value)
+        collected.views.setdefault(key, {})[seed] = results_view(
+            grid_run.run.results
+        )
+        collected.names.setdefault(key, {})[seed] = grid_run.run.name
+    return collected
 
 
-def curves_by_value(runs, noise, arm_name):
-    """value -> seed -> validation curve, of one arm at one noise level."""
-    curves = {}
-    for run in runs:
-        if run.label_noise == noise and run.arm == arm_name:
-            curves.setdefault(run.value, {})[run.seed] = run.curve
-    return curves
-
-
-def runs_by_seed(runs, noise, arm_name, value):
-    return {
-        run.seed: run
-        for run in runs
-        if run.label_noise == noise
-        and run.arm == arm_name
-        and run.value == value
-    }
+def merge(first, second):
+    """The runs of two `Collected`s (the second's win on a clash)."""
+    merged = Collected({}, {}, first.left_out + second.left_out)
+    for part in (first, second):
+        for key, by_seed in part.views.items():
+            merged.views.setdefault(key, {}).update(by_seed)
+        for key, by_seed in part.names.items():
+            merged.names.setdefault(key, {}).update(by_seed)
+    return merged
 
 
 # --------------------------------------------------------------------------
-# Selection, then the test metrics of the chosen models.
+# Selection on the selection seeds, then the fresh seeds.
 
 
-@dataclasses.dataclass(frozen=True)
-class ChosenModels:
-    """An arm's chosen value and step at one noise level, and their tests.
+def select(setting, collected):
+    """(noise, arm name, protocol) -> `model_selection.SelectedArm`.
 
-    Attributes:
-      label_noise, arm: Where.
-      choice: The `model_selection.Choice`, or None (no usable run).
-      test: metric -> (seed -> value) at the chosen step; seeds whose test
-        value is null are missing.
-      run_names: seed -> results file name of the chosen runs.
+    Each choice reads only the selection seeds' validation curves
+    (`model_selection.select_and_read`); the fresh seeds' runs of the
+    chosen value, if collected, are then read at their stopping steps.
     """
-
-    label_noise: float
-    arm: Arm
-    choice: model_selection.Choice | None
-    test: dict
-    run_names: dict
-
-
-def read_test_metrics(runs_of_seeds, step):
-    """metric -> seed -> test value at `step`, nulls left out.
-
-    Called only once a step is chosen: for the chosen models, and for the
-    effect figures.
-    """
-    metrics = {metric: {} for metric in TEST_METRICS}
-    for seed, run in runs_of_seeds.items():
-        values = model_selection.metrics_at_step(
-            run.run.results, step, tuple(TEST_METRICS)
-        )
-        for metric, value in values.items():
-            if value is not None:
-                metrics[metric][seed] = value
-    return metrics
-
-
-def choose_models(setting, runs):
-    """A `ChosenModels` per (label noise, arm), in the setting's order.
-
-    The choice sees validation curves only; the test metrics are read after
-    it, at the chosen step of the chosen value's runs.
-    """
-    chosen = []
+    selected = {}
     for noise in setting.label_noises:
         for arm in setting.arms:
-            choice = model_selection.choose(
-                curves_by_value(runs, noise, arm.name), arm.values
-            )
-            if choice is None:
-                chosen.append(ChosenModels(noise, arm, None, {}, {}))
-                continue
-            of_seeds = runs_by_seed(runs, noise, arm.name, choice.value)
-            # The only reading of test metrics that can reach a table.
-            test = read_test_metrics(of_seeds, choice.step)
-            chosen.append(
-                ChosenModels(
-                    noise,
-                    arm,
-                    choice,
-                    test,
-                    {seed: run.run.name for seed, run in of_seeds.items()},
+            results_by_value = {
+                value: collected.views.get((noise, arm.name, value), {})
+                for value in arm.values
+            }
+            for protocol in PROTOCOLS:
+                selected[noise, arm.name, protocol] = (
+                    model_selection.select_and_read(
+                        results_by_value,
+                        arm.values,
+                        setting.split,
+                        protocol,
+                        READ_KEYS,
+                    )
                 )
-            )
+    return selected
+
+
+def chosen_values(selected):
+    """(noise, arm name) -> the values chosen under any protocol."""
+    chosen = {}
+    for (noise, arm, _), selected_arm in selected.items():
+        choice = selected_arm.selection.choice
+        if choice is not None:
+            chosen.setdefault((noise, arm), set()).add(choice.value)
     return chosen
 
 
-# --------------------------------------------------------------------------
-# Comparisons.
+def choose(setting, runs_dir):
+    """The choices from the selection seeds' runs alone, and those runs."""
+    collected = collect_runs(setting.selection_points(), runs_dir)
+    return select(setting, collected), collected
 
 
-@dataclasses.dataclass(frozen=True)
-class Comparison:
-    """A chosen arm against a reference arm on one test metric."""
+def collect_and_select(setting, runs_dir):
+    """Chooses on the selection seeds, then collects the fresh seeds' runs
+    of the chosen values and reads them.
 
-    label_noise: float
-    arm: str
-    reference: str
-    metric: str
-    difference: study_statistics.PairedDifference
-    holm_p_value: float | None
-
-
-def _comparison_pairs(setting):
-    """(arm, reference) names: every arm vs None, Fisher-Rao arms vs weight
-    decay."""
-    pairs = [
-        (arm.name, NONE_ARM) for arm in setting.arms if arm.name != NONE_ARM
-    ]
-    pairs += [
-        (arm.name, WEIGHT_DECAY_ARM)
-        for arm in setting.arms
-        if arm.is_fisher_rao
-    ]
-    return pairs
-
-
-def compare(setting, chosen):
-    """Every comparison, Holm-adjusted over those with a p-value.
-
-    A pair where either arm has no chosen model is not made.
+    Returns:
+      (selected, collected): `select`'s result with the fresh seeds' metrics,
+      and every run used.
     """
-    by_key = {
-        (models.label_noise, models.arm.name): models for models in chosen
-    }
-    comparisons = []
-    for noise in setting.label_noises:
-        for arm_name, reference in _comparison_pairs(setting):
-            arm, base = by_key[noise, arm_name], by_key[noise, reference]
-            if arm.choice is None or base.choice is None:
-                continue
-            for metric in TEST_METRICS:
-                comparisons.append(
-                    Comparison(
-                        noise,
-                        arm_name,
-                        reference,
-                        metric,
-                        study_statistics.paired_difference(
-                            arm.test[metric], base.test[metric]
-                        ),
-                        None,
-                    )
-                )
-    tested = [
-        index
-        for index, comparison in enumerate(comparisons)
-        if comparison.difference.p_value is not None
-    ]
-    adjusted = study_statistics.holm_adjust(
-        [comparisons[index].difference.p_value for index in tested]
+    selected, selection_runs = choose(setting, runs_dir)
+    fresh_runs = collect_runs(
+        setting.fresh_points(chosen_values(selected)), runs_dir
     )
-    for index, p_value in zip(tested, adjusted, strict=True):
-        comparisons[index] = dataclasses.replace(
-            comparisons[index], holm_p_value=float(p_value)
-        )
-    return comparisons
+    collected = merge(selection_runs, fresh_runs)
+    return select(setting, collected), collected
 
 
 # --------------------------------------------------------------------------
-# Effects of every value (figures only; drawn after the selection).
+# Comparison families.
 
 
-def effects_of_values(setting, runs, chosen):
-    """(noise, arm) -> [(value, metric -> PairedDifference vs None)].
+def _comparisons(setting, pairs, metrics, protocol=MAIN_PROTOCOL):
+    names = {arm.name for arm in setting.arms}
+    return tuple(
+        study_statistics.ArmComparison(
+            treatment,
+            control,
+            metric,
+            METRICS[metric],
+            condition(setting.name, noise, protocol),
+        )
+        for noise in setting.label_noises
+        for treatment, control in pairs
+        if treatment in names and control in names
+        for metric in metrics
+    )
 
-    Each value's runs are stopped at that value's own validation-chosen
-    step and compared with the chosen `None` models on shared seeds. The
-    selection is already made; these numbers only draw the figures.
+
+def primary_family(setting):
+    """`PRIMARY_FAMILY` for the main setting (restricted to the setting's
+    noise levels, as in the smoke setting), None for another setting."""
+    comparisons = tuple(
+        comparison
+        for comparison in PRIMARY_FAMILY.comparisons
+        if dict(comparison.condition)["setting"] == setting.name
+        and dict(comparison.condition)[LABEL_NOISE] in setting.label_noises
+    )
+    if not comparisons:
+        return None
+    return study_statistics.ComparisonFamily(PRIMARY_FAMILY.name, comparisons)
+
+
+def families(setting):
+    """The setting's comparison families: the primary (main setting only),
+    then the secondary ones, each Holm-adjusted on its own.
+
+      * accuracy vs None: every regularized arm against None on test
+        accuracy (but the primary comparisons).
+      * calibration vs None: every regularized arm against None on test
+        NLL and ECE, raw and scaled.
+      * Fisher-Rao vs controls: fr-exact and fre-exact against weight
+        decay, label smoothing and the confidence penalty, on test
+        accuracy, scaled NLL and scaled ECE: is fr's effect more than a
+        confidence control's?
+      * shared-step check: fr-exact vs None on test accuracy with the v2
+        protocol (one stopping step shared by the seeds).
     """
-    baselines = {
-        models.label_noise: models
-        for models in chosen
-        if models.arm.name == NONE_ARM and models.choice
-    }
-    effects = {}
-    for noise in setting.label_noises:
-        if noise not in baselines:
-            continue
-        for arm in setting.arms:
-            if arm.hyperparameter is None:
-                continue
-            curves = curves_by_value(runs, noise, arm.name)
-            points = []
-            for value in arm.values:
-                choice = model_selection.best_step(
-                    curves.get(value, {}), value
+    primary = primary_family(setting)
+    primary_comparisons = set(primary.comparisons) if primary else set()
+    regularized = [arm.name for arm in setting.arms if arm.name != NONE_ARM]
+    result = [primary] if primary else []
+    result += [
+        study_statistics.ComparisonFamily(
+            "accuracy vs None",
+            tuple(
+                comparison
+                for comparison in _comparisons(
+                    setting,
+                    [(arm, NONE_ARM) for arm in regularized],
+                    ("test_accuracy",),
                 )
-                if choice is None:
-                    continue
-                test = read_test_metrics(
-                    runs_by_seed(runs, noise, arm.name, value), choice.step
-                )
-                points.append(
-                    (
-                        value,
-                        {
-                            metric: study_statistics.paired_difference(
-                                test[metric], baselines[noise].test[metric]
-                            )
-                            for metric in TEST_METRICS
-                        },
-                    )
-                )
-            effects[noise, arm.name] = points
-    return effects
+                if comparison not in primary_comparisons
+            ),
+        ),
+        study_statistics.ComparisonFamily(
+            "calibration vs None",
+            _comparisons(
+                setting,
+                [(arm, NONE_ARM) for arm in regularized],
+                CALIBRATION_METRICS,
+            ),
+        ),
+        study_statistics.ComparisonFamily(
+            "Fisher-Rao vs controls",
+            _comparisons(
+                setting,
+                [
+                    (fisher_rao, control)
+                    for fisher_rao in (FR_EXACT, FRE_EXACT)
+                    for control in CONTROL_ARMS
+                ],
+                ("test_accuracy", "test_nll_scaled", "test_ece_scaled"),
+            ),
+        ),
+        study_statistics.ComparisonFamily(
+            "shared-step check",
+            _comparisons(
+                setting,
+                [(FR_EXACT, NONE_ARM)],
+                ("test_accuracy",),
+                CHECK_PROTOCOL,
+            ),
+        ),
+    ]
+    return result
+
+
+def values_by_seed_function(selected):
+    """The `evaluate_family` reader: (arm, metric, condition) -> fresh seed
+    -> finite value at the run's stopping step."""
+
+    def values_by_seed(arm, metric, comparison_condition):
+        where = dict(comparison_condition)
+        selected_arm = selected.get(
+            (where[LABEL_NOISE], arm, where["protocol"])
+        )
+        if selected_arm is None:
+            return {}
+        return {
+            seed: float(metrics[metric])
+            for seed, metrics in selected_arm.metrics.items()
+            if metrics.get(metric) is not None and np.isfinite(metrics[metric])
+        }
+
+    return values_by_seed
+
+
+def evaluate(setting, selected):
+    """A `study_statistics.FamilyResult` per family of `families`."""
+    reader = values_by_seed_function(selected)
+    return [
+        study_statistics.evaluate_family(family, reader)
+        for family in families(setting)
+    ]
 
 
 # --------------------------------------------------------------------------
 # summary.json and tables.md.
 
 
-def _choice_dict(models):
-    choice = models.choice
-    entry = {
-        "arm": models.arm.name,
-        "hyperparameter": models.arm.hyperparameter,
-        "chosen_value": None,
-        "chosen_step": None,
-        "mean_validation_accuracy": None,
-        "mean_validation_loss": None,
-        "seeds": [],
-        "per_seed": [],
-        "reason": None,
-    }
-    if choice is None:
-        entry["reason"] = "no complete run with validation metrics"
-        return entry
-    entry.update(
-        chosen_value=choice.value,
-        chosen_step=choice.step,
-        mean_validation_accuracy=choice.mean_accuracy,
-        mean_validation_loss=choice.mean_loss,
-        seeds=list(choice.seeds),
-        per_seed=[
+def _selection_dict(setting, noise, arm, protocol, selected_arm, names):
+    selection = selected_arm.selection
+    choice = selection.choice
+    return {
+        LABEL_NOISE: noise,
+        "arm": arm.name,
+        "hyperparameter": arm.hyperparameter,
+        "protocol": protocol,
+        "chosen_value": None if choice is None else choice.value,
+        "chosen_step": None if choice is None else choice.step,
+        "mean_selection_validation_accuracy": (
+            None if choice is None else choice.mean_accuracy
+        ),
+        "mean_selection_validation_loss": (
+            None if choice is None else choice.mean_loss
+        ),
+        "candidates": [
+            {
+                "value": candidate.value,
+                "step": candidate.step,
+                "mean_validation_accuracy": candidate.mean_accuracy,
+                "mean_validation_loss": candidate.mean_loss,
+            }
+            for candidate in selection.candidates
+        ],
+        "incomplete_values": list(selection.incomplete_values),
+        "selection_seeds": list(selection.selection_seeds),
+        "fresh_seeds": [
             {
                 "seed": seed,
-                "run": models.run_names[seed],
-                **{
-                    metric: models.test[metric].get(seed)
-                    for metric in TEST_METRICS
-                },
+                "run": (
+                    names.get((noise, arm.name, choice.value), {}).get(seed)
+                    if choice is not None
+                    else None
+                ),
+                "step": selected_arm.steps[seed],
+                **selected_arm.metrics[seed],
             }
-            for seed in choice.seeds
+            for seed in sorted(selected_arm.metrics)
         ],
-    )
-    return entry
+        "missing_fresh_seeds": {
+            str(seed): reason
+            for seed, reason in sorted(selected_arm.missing.items())
+        },
+    }
 
 
-def _comparison_dict(comparison):
-    difference = comparison.difference
-    higher_is_better = TEST_METRICS[comparison.metric]
+def _result_dict(family_name, result):
+    comparison, difference = result.comparison, result.difference
+    where = dict(comparison.condition)
     return {
-        "label_noise": comparison.label_noise,
-        "arm": comparison.arm,
-        "reference": comparison.reference,
+        "family": family_name,
+        "setting": where["setting"],
+        LABEL_NOISE: where[LABEL_NOISE],
+        "protocol": where["protocol"],
+        "treatment": comparison.treatment,
+        "control": comparison.control,
         "metric": comparison.metric,
-        "higher_is_better": higher_is_better,
+        "higher_is_better": comparison.higher_is_better,
         "seeds": list(difference.seeds),
-        "num_seeds": len(difference.seeds),
+        "differences": list(difference.differences),
         "mean_difference": difference.mean,
         "interval": {"low": difference.low, "high": difference.high},
+        "half_width": (
+            None
+            if difference.low is None
+            else (difference.high - difference.low) / 2
+        ),
         "p_value": difference.p_value,
-        "holm_p_value": comparison.holm_p_value,
-        "smallest_benefit_ruled_out": (
-            study_statistics.smallest_benefit_ruled_out(
-                difference, higher_is_better
-            )
-        ),
-        "smallest_harm_ruled_out": study_statistics.smallest_harm_ruled_out(
-            difference, higher_is_better
-        ),
+        "holm_p_value": result.adjusted_p_value,
+        "largest_benefit_possible": result.largest_benefit,
+        "largest_harm_possible": result.largest_harm,
         "reason": difference.reason,
     }
 
 
-def summary_dict(setting, collected, chosen, comparisons, smoke):
-    """The content of summary.json (see the module docstring)."""
+def summary_dict(setting, collected, selected, family_results, smoke):
+    """The content of summary.json."""
+    primary = primary_family(setting)
     return {
         "study": "regularizer",
+        "version": VERSION,
         "setting": setting.name,
         "smoke": smoke,
         "grid": {
             "label_noises": list(setting.label_noises),
-            "seeds": list(setting.seeds),
+            "selection_seeds": list(setting.selection_seeds),
+            "fresh_seeds": list(setting.fresh_seeds),
+            "seed_protocol": "split: the selection seeds choose, the "
+            "fresh seeds (trained at the chosen values only) compare",
             "arms": [dataclasses.asdict(arm) for arm in setting.arms],
             "fixed": setting.fixed,
-            "num_runs": len(setting.labelled_points()),
+            "num_selection_runs": len(setting.selection_points()),
         },
-        "selection": model_selection.RULE,
+        "primary_family": (
+            None
+            if primary is None
+            else [
+                {
+                    "treatment": comparison.treatment,
+                    "control": comparison.control,
+                    "metric": comparison.metric,
+                    **dict(comparison.condition),
+                }
+                for comparison in primary.comparisons
+            ]
+        ),
+        "protocols": {
+            protocol: model_selection.RULES[protocol] for protocol in PROTOCOLS
+        },
+        "main_protocol": MAIN_PROTOCOL,
         "statistics": {
-            "difference": "arm minus reference, per shared seed",
-            "interval": "t interval of the mean difference "
-            "(scipy.stats.ttest_rel)",
+            "difference": "treatment minus control, per fresh seed both have",
+            "interval": "paired t interval of the mean difference",
             "confidence": study_statistics.CONFIDENCE_LEVEL,
-            "adjustment": "Holm over every comparison with a p-value",
+            "adjustment": "Holm within each family",
         },
-        "noise_levels": [
+        "choices": [
+            _selection_dict(
+                setting,
+                noise,
+                arm,
+                protocol,
+                selected[noise, arm.name, protocol],
+                collected.names,
+            )
+            for noise in setting.label_noises
+            for arm in setting.arms
+            for protocol in PROTOCOLS
+        ],
+        "families": [
             {
-                LABEL_NOISE: noise,
-                "arms": [
-                    _choice_dict(models)
-                    for models in chosen
-                    if models.label_noise == noise
+                "name": result.family.name,
+                "comparisons": [
+                    _result_dict(result.family.name, item)
+                    for item in result.results
                 ],
             }
-            for noise in setting.label_noises
+            for result in family_results
         ],
-        "comparisons": [
-            _comparison_dict(comparison) for comparison in comparisons
-        ],
-        "runs_used": sorted(run.run.name for run in collected.runs),
+        "runs_used": sorted(
+            name
+            for by_seed in collected.names.values()
+            for name in by_seed.values()
+        ),
         "runs_left_out": [
             {"name": left_out.name, "reason": left_out.reason}
             for left_out in collected.left_out
@@ -625,14 +792,9 @@ def summary_dict(setting, collected, chosen, comparisons, smoke):
     }
 
 
-def _format_value(value):
-    return "–" if value is None else f"{value:g}"
-
-
 def mean_and_sd(values):
-    """ "0.912 ± 0.010" over seeds; one seed's value alone (a spread of one
-    value is undefined, not 0); n/a without values."""
-    values = list(values)
+    """ "0.912 ± 0.010" over seeds; one value alone; n/a without values."""
+    values = [value for value in values if value is not None]
     if not values:
         return markdown_table.NOT_AVAILABLE
     if len(values) == 1:
@@ -640,341 +802,222 @@ def mean_and_sd(values):
     return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}"
 
 
-def tables_markdown(chosen, comparisons):
-    """tables.md: the chosen models, then the comparisons."""
-    selection_rows = []
-    for models in chosen:
-        choice = models.choice
-        if choice is None:
-            selection_rows.append(
+def _format_value(value):
+    return "–" if value is None else f"{value:g}"
+
+
+def tables_markdown(setting, selected, family_results):
+    """tables.md: the choices and fresh-seed metrics, then each family."""
+    rows = []
+    for noise in setting.label_noises:
+        for arm in setting.arms:
+            for protocol in PROTOCOLS:
+                selected_arm = selected[noise, arm.name, protocol]
+                choice = selected_arm.selection.choice
+                metrics = selected_arm.metrics.values()
+                rows.append(
+                    [
+                        f"{noise:g}",
+                        arm.name,
+                        protocol,
+                        _format_value(
+                            None if choice is None else choice.value
+                        ),
+                        "own"
+                        if choice is None or choice.step is None
+                        else str(choice.step),
+                        str(len(selected_arm.metrics)),
+                    ]
+                    + [
+                        mean_and_sd(entry.get(metric) for entry in metrics)
+                        for metric in METRICS
+                    ]
+                )
+    parts = [
+        f"# Regularizer study v3: {setting.name}\n\n",
+        "## Chosen on the selection seeds; metrics on the fresh seeds\n\n",
+        markdown_table.format_table(
+            ["label noise", "arm", "protocol", "chosen", "step", "fresh seeds"]
+            + [f"{metric} (mean ± sd)" for metric in METRICS],
+            rows,
+        ),
+    ]
+    for result in family_results:
+        family_rows = []
+        for item in result.results:
+            comparison, difference = item.comparison, item.difference
+            family_rows.append(
                 [
-                    f"{models.label_noise:g}",
-                    models.arm.name,
-                    models.arm.hyperparameter or "–",
+                    f"{dict(comparison.condition)[LABEL_NOISE]:g}",
+                    comparison.treatment,
+                    comparison.control,
+                    comparison.metric,
+                    str(len(difference.seeds)),
+                    markdown_table.format_number(difference.mean, signed=True),
+                    markdown_table.format_interval(
+                        difference.low, difference.high, signed=True
+                    ),
+                    markdown_table.format_p_value(difference.p_value),
+                    markdown_table.format_p_value(item.adjusted_p_value),
+                    markdown_table.format_number(item.largest_benefit),
                 ]
-                + [markdown_table.NOT_AVAILABLE] * 6
             )
-            continue
-        selection_rows.append(
-            [
-                f"{models.label_noise:g}",
-                models.arm.name,
-                models.arm.hyperparameter or "–",
-                _format_value(choice.value),
-                str(choice.step),
-                str(len(choice.seeds)),
-                markdown_table.format_number(choice.mean_accuracy),
-                mean_and_sd(models.test["test_accuracy"].values()),
-                mean_and_sd(models.test["test_loss"].values()),
-            ]
-        )
-    comparison_rows = []
-    for comparison in comparisons:
-        difference = comparison.difference
-        higher_is_better = TEST_METRICS[comparison.metric]
-        comparison_rows.append(
-            [
-                f"{comparison.label_noise:g}",
-                comparison.arm,
-                comparison.reference,
-                comparison.metric,
-                str(len(difference.seeds)),
-                markdown_table.format_number(difference.mean, signed=True),
-                markdown_table.format_interval(
-                    difference.low, difference.high, signed=True
-                ),
-                markdown_table.format_p_value(difference.p_value),
-                markdown_table.format_p_value(comparison.holm_p_value),
-                markdown_table.format_number(
-                    study_statistics.smallest_benefit_ruled_out(
-                        difference, higher_is_better
-                    )
-                ),
-            ]
-        )
-    return "".join(
-        [
-            "## Chosen models (on the validation set)\n\n",
+        parts += [
+            f"\n## Family: {result.family.name} (Holm within it)\n\n",
             markdown_table.format_table(
                 [
                     "label noise",
-                    "arm",
-                    "hyper-parameter",
-                    "chosen",
-                    "step",
-                    "seeds",
-                    "validation accuracy",
-                    "test accuracy (mean ± sd)",
-                    "test loss (mean ± sd)",
-                ],
-                selection_rows,
-            ),
-            "\n## Paired differences on the test set (arm − reference)\n\n",
-            markdown_table.format_table(
-                [
-                    "label noise",
-                    "arm",
-                    "vs",
+                    "treatment",
+                    "control",
                     "metric",
                     "seeds",
                     "mean difference",
                     "95% CI",
                     "p",
                     "Holm p",
-                    "rules out a benefit above",
+                    "largest benefit possible",
                 ],
-                comparison_rows,
+                family_rows,
             ),
-            "\nA benefit is a gain in test accuracy or a reduction of test "
-            "loss; the interval rules out any benefit larger than the last "
-            "column (a negative value: the arm is worse than the "
-            "reference).\n",
         ]
+    parts.append(
+        "\nDifferences are treatment − control on the fresh seeds. A "
+        "benefit is a gain in accuracy or a fall in NLL or ECE; the last "
+        "column is the largest the interval leaves possible (negative: the "
+        "interval rules out any benefit).\n"
     )
+    return "".join(parts)
 
 
 # --------------------------------------------------------------------------
 # Figures.
 
 
-def plot_effects(setting, effects, chosen, hyperparameter):
-    """Test effect against None of every value of the arms of one key.
-
-    Columns: label noise levels; rows: test accuracy and test loss
-    differences. One line per arm whose hyper-parameter is
-    `hyperparameter`: mean paired difference with its t interval, the
-    chosen value starred; for the lambda figure, the chosen weight decay's
-    difference is a grey band.
-    """
-    arms = [
-        arm for arm in setting.arms if arm.hyperparameter == hyperparameter
-    ]
+def plot_selection_effects(setting, collected):
+    """Mean validation accuracy (own best step) on the selection seeds of
+    every value of every regularized arm, with None's as a line: what the
+    choice saw. Columns: noise levels."""
+    arms = [arm for arm in setting.arms if arm.hyperparameter is not None]
     colors = drawing.group_colors(len(arms))
-    noises = setting.label_noises
     figure, grid = plt.subplots(
-        len(TEST_METRICS),
-        len(noises),
+        1,
+        len(setting.label_noises),
         squeeze=False,
-        sharex=True,
         layout="constrained",
-        figsize=(max(9.0, 4.5 * len(noises)), 6.5),
+        figsize=(max(9.0, 4.5 * len(setting.label_noises)), 4.5),
     )
-    chosen_by_key = {
-        (models.label_noise, models.arm.name): models for models in chosen
-    }
-    for column, noise in enumerate(noises):
-        for row, metric in enumerate(TEST_METRICS):
-            axes = grid[row][column]
-            axes.axhline(0.0, color="black", linewidth=0.8)
-            if hyperparameter == LAMBDA:
-                _draw_reference_band(axes, chosen_by_key, noise, metric)
-            for index, (arm, color) in enumerate(
-                zip(arms, colors, strict=True)
-            ):
-                _draw_arm_effects(
-                    axes,
-                    effects.get((noise, arm.name), []),
-                    chosen_by_key[noise, arm.name],
-                    metric,
-                    color,
-                    index - (len(arms) - 1) / 2,
+    for column, noise in enumerate(setting.label_noises):
+        axes = grid[0][column]
+        baseline = _mean_own_best(
+            collected, noise, NONE_ARM, None, setting.selection_seeds
+        )
+        if baseline is not None:
+            axes.axhline(baseline, color="black", label="None")
+        for arm, color in zip(arms, colors, strict=True):
+            points = [
+                (
+                    index,
+                    _mean_own_best(
+                        collected,
+                        noise,
+                        arm.name,
+                        value,
+                        setting.selection_seeds,
+                    ),
                 )
-            axes.set_xscale("log")
-            axes.grid(alpha=0.3, which="both")
-            axes.set_title(f"label noise {noise:g}", fontsize="medium")
-            axes.set_ylabel(f"{metric}: arm − None")
-            axes.set_xlabel(hyperparameter)
+                for index, value in enumerate(arm.values)
+            ]
+            points = [(x, y) for x, y in points if y is not None]
+            if points:
+                axes.plot(*zip(*points, strict=True), marker="o", color=color)
+        axes.set_title(f"label noise {noise:g}", fontsize="medium")
+        axes.set_xlabel("value index (weakest first; see summary.json)")
+        axes.set_ylabel("validation accuracy at own best step")
+        axes.grid(alpha=0.3)
     handles = [
         lines.Line2D([], [], color=color, marker="o", label=arm.name)
         for arm, color in zip(arms, colors, strict=True)
-    ]
-    handles.append(
-        lines.Line2D(
-            [],
-            [],
-            color="black",
-            marker="*",
-            linestyle="",
-            markersize=10,
-            label="chosen on validation",
-        )
-    )
-    if hyperparameter == LAMBDA:
-        handles.append(
-            lines.Line2D(
-                [],
-                [],
-                color="grey",
-                linestyle="--",
-                label="weight decay, chosen (band: 95% interval)",
-            )
-        )
+    ] + [lines.Line2D([], [], color="black", label=NONE_ARM)]
     figure.legend(
         handles=handles, loc="outside lower center", ncols=min(len(handles), 4)
     )
     figure.suptitle(
-        f"Test effect against None of every {hyperparameter}, "
-        "each stopped at its validation-chosen step\nmean "
-        "paired difference and 95% t interval over "
-        f"{len(setting.seeds)} seeds"
+        "What the selection saw: selection seeds' mean validation accuracy"
     )
     return figure
 
 
-def _draw_reference_band(axes, chosen_by_key, noise, metric):
-    """The chosen weight decay's difference from None, as a grey band."""
-    decay = chosen_by_key.get((noise, WEIGHT_DECAY_ARM))
-    baseline = chosen_by_key.get((noise, NONE_ARM))
-    if not decay or not baseline or not decay.choice or not baseline.choice:
-        return
-    difference = study_statistics.paired_difference(
-        decay.test[metric], baseline.test[metric]
-    )
-    if difference.mean is None:
-        return
-    axes.axhline(
-        difference.mean,
-        color="grey",
-        linestyle="--",
-        label="weight decay (chosen)",
-    )
-    if difference.low is not None:
-        axes.axhspan(
-            difference.low,
-            difference.high,
-            color="grey",
-            alpha=study_plots.BAND_ALPHA,
-            linewidth=0,
+def _mean_own_best(collected, noise, arm, value, seeds):
+    by_seed = collected.views.get((noise, arm, value), {})
+    stops = [
+        model_selection.own_best_step(
+            model_selection.validation_curve(by_seed[seed])
         )
-
-
-def _draw_arm_effects(axes, points, models, metric, color, offset):
-    """One arm's differences per value; offset in decades keeps arms apart."""
-    if not points:
-        return
-    shift = 10 ** (0.03 * offset)
-    differences = [by_metric[metric] for _, by_metric in points]
-    study_plots.draw_means_with_intervals(
-        axes,
-        [value * shift for value, _ in points],
-        [difference.mean for difference in differences],
-        [difference.low for difference in differences],
-        [difference.high for difference in differences],
-        color,
-    )
-    chosen = [
-        (value, difference)
-        for (value, _), difference in zip(points, differences, strict=True)
-        if models.choice is not None
-        and value == models.choice.value
-        and difference.mean is not None
+        for seed in seeds
+        if seed in by_seed
     ]
-    for value, difference in chosen:
-        axes.plot(
-            [value * shift],
-            [difference.mean],
-            marker="*",
-            markersize=14,
-            color=color,
-            linestyle="",
-        )
+    stops = [stop for stop in stops if stop is not None]
+    if len(stops) != len(seeds):
+        return None
+    return float(np.mean([stop.accuracy for stop in stops]))
 
 
-def _trajectory_values(runs, key, steps):
-    """Array [seeds, steps] of `key` over the runs (NaN where null)."""
-    values = np.full((len(runs), len(steps)), np.nan)
-    for row, run in enumerate(runs):
-        recorded = dict(
-            zip(
-                run.run.results["steps"],
-                run.run.results.get(key, []),
-                strict=False,
-            )
-        )
-        for column, step in enumerate(steps):
-            value = recorded.get(step)
-            if value is not None:
-                values[row, column] = value
-    return values
-
-
-TRAJECTORY_PANELS = (
-    ("validation_accuracy", "validation accuracy", False),
-    ("validation_loss", "validation loss", False),
-    ("fisher_rao_norm", "squared Fisher-Rao norm θᵀFθ\n(training set)", True),
-    (
-        "empirical_fisher_rao_norm",
-        "empirical squared Fisher-Rao norm\n(training set)",
-        True,
-    ),
-)
-
-
-def plot_trajectories(setting, runs, chosen):
-    """Trajectories of every arm's chosen models, per label noise level.
-
-    Rows: validation accuracy and loss, and the Fisher-Rao norms (the
-    quantity the regularizer penalizes) on a log axis, non-positive values
-    left out. Mean over seeds with their range as a band; the chosen
-    stopping step is a dotted vertical line.
-    """
-    colors = drawing.group_colors(len(setting.arms))
-    noises = setting.label_noises
+def plot_fresh_differences(setting, family_results):
+    """Each main-protocol comparison against None: mean paired difference on
+    the fresh seeds with its 95 % interval, one panel per metric, noise
+    levels side by side within an arm."""
+    comparisons = [
+        item
+        for result in family_results
+        if result.family.name != "shared-step check"
+        for item in result.results
+        if item.comparison.control == NONE_ARM
+    ]
     figure, grid = plt.subplots(
-        len(TRAJECTORY_PANELS),
-        len(noises),
+        1,
+        len(METRICS),
         squeeze=False,
-        sharex=True,
         layout="constrained",
-        figsize=(max(9.0, 4.5 * len(noises)), 11),
+        figsize=(4.0 * len(METRICS), 4.5),
     )
-    for column, noise in enumerate(noises):
-        for arm, color in zip(setting.arms, colors, strict=True):
-            (models,) = [
-                models
-                for models in chosen
-                if models.label_noise == noise and models.arm.name == arm.name
-            ]
-            if models.choice is None:
-                continue
-            of_seeds = list(
-                runs_by_seed(
-                    runs, noise, arm.name, models.choice.value
-                ).values()
-            )
-            steps = list(of_seeds[0].curve.steps)
-            for row, (key, _, log_scale) in enumerate(TRAJECTORY_PANELS):
-                values = _trajectory_values(of_seeds, key, steps)
-                if log_scale:
-                    values[values <= 0] = np.nan
-                if np.all(np.isnan(values)):
-                    continue
-                axes = grid[row][column]
-                study_plots.draw_mean_and_range(axes, steps, values, color)
-                axes.axvline(
-                    models.choice.step,
-                    color=color,
-                    linestyle=":",
-                    alpha=study_plots.LINE_ALPHA,
+    arms = [arm.name for arm in setting.arms if arm.name != NONE_ARM]
+    colors = drawing.group_colors(len(setting.label_noises))
+    for column, metric in enumerate(METRICS):
+        axes = grid[0][column]
+        axes.axhline(0.0, color="black", linewidth=0.8)
+        for offset, (noise, color) in enumerate(
+            zip(setting.label_noises, colors, strict=True)
+        ):
+            x, means, lows, highs = [], [], [], []
+            for index, arm in enumerate(arms):
+                for item in comparisons:
+                    comparison = item.comparison
+                    if (
+                        comparison.treatment == arm
+                        and comparison.metric == metric
+                        and dict(comparison.condition)[LABEL_NOISE] == noise
+                        and item.difference.mean is not None
+                    ):
+                        x.append(index + 0.2 * (offset - 1))
+                        means.append(item.difference.mean)
+                        lows.append(item.difference.low)
+                        highs.append(item.difference.high)
+            if x:
+                study_plots.draw_means_with_intervals(
+                    axes, x, means, lows, highs, color
                 )
-        for row, (_, label, log_scale) in enumerate(TRAJECTORY_PANELS):
-            axes = grid[row][column]
-            if log_scale and axes.has_data():
-                axes.set_yscale("log")
-            axes.set_ylabel(label)
-            axes.grid(alpha=0.3, which="both")
-        grid[0][column].set_title(f"label noise {noise:g}", fontsize="medium")
-        grid[-1][column].set_xlabel("training step")
+        axes.set_xticks(range(len(arms)))
+        axes.set_xticklabels(arms, rotation=45, ha="right")
+        axes.set_title(f"{metric}: arm − None", fontsize="medium")
+        axes.grid(alpha=0.3)
     handles = [
-        lines.Line2D([], [], color=color, label=arm.name)
-        for arm, color in zip(setting.arms, colors, strict=True)
+        lines.Line2D([], [], color=color, marker="o", label=f"noise {noise:g}")
+        for noise, color in zip(setting.label_noises, colors, strict=True)
     ]
-    figure.legend(
-        handles=handles, loc="outside lower center", ncols=min(len(handles), 4)
-    )
+    figure.legend(handles=handles, loc="outside lower center", ncols=3)
     figure.suptitle(
-        "Chosen models: mean over seeds, band = range over "
-        "seeds; dotted = chosen stopping step"
+        "Fresh seeds, each run at its own best validation step: mean "
+        "paired difference and 95% t interval"
     )
     return figure
 
@@ -994,33 +1037,27 @@ def analyse(setting, output_dir, smoke=False):
     Returns:
       The summary dictionary. Figures are drawn only if a run is usable.
     """
-    collected = collect_runs(
+    selected, collected = collect_and_select(
         setting, os.path.join(output_dir, RUNS_SUBDIRECTORY)
     )
     for left_out in collected.left_out:
         logging.warning("Left out %s: %s", left_out.name, left_out.reason)
-    chosen = choose_models(setting, collected.runs)
-    comparisons = compare(setting, chosen)
-    summary = summary_dict(setting, collected, chosen, comparisons, smoke)
+    family_results = evaluate(setting, selected)
+    summary = summary_dict(setting, collected, selected, family_results, smoke)
     results_io.replace_json_atomically(
         summary, os.path.join(output_dir, SUMMARY_FILE)
     )
     results_io.replace_text_atomically(
-        tables_markdown(chosen, comparisons),
+        tables_markdown(setting, selected, family_results),
         os.path.join(output_dir, TABLES_FILE),
     )
-    if collected.runs:
-        effects = effects_of_values(setting, collected.runs, chosen)
-        for hyperparameter, name in (
-            (LAMBDA, LAMBDA_FIGURE_FILE),
-            (WEIGHT_DECAY, WEIGHT_DECAY_FIGURE_FILE),
-        ):
-            study_plots.save_figure(
-                plot_effects(setting, effects, chosen, hyperparameter),
-                os.path.join(output_dir, name),
-            )
+    if collected.views:
         study_plots.save_figure(
-            plot_trajectories(setting, collected.runs, chosen),
-            os.path.join(output_dir, TRAJECTORY_FIGURE_FILE),
+            plot_selection_effects(setting, collected),
+            os.path.join(output_dir, EFFECTS_FIGURE_FILE),
+        )
+        study_plots.save_figure(
+            plot_fresh_differences(setting, family_results),
+            os.path.join(output_dir, DIFFERENCES_FIGURE_FILE),
         )
     return summary
