@@ -87,167 +87,36 @@ def hand_built_grid():
     return settings, measure, gap
 
 
-def direct_axis_tau(settings, measure, gap, axis, others):
-    """psi by explicit loops over the other axes' values, with scipy."""
-    taus = []
-    other_values = [
-        sorted({setting[name] for setting in settings}) for name in others
-    ]
-    for values in itertools.product(*other_values):
-        indices = [
-            index
-            for index, setting in enumerate(settings)
-            if all(
-                setting[name] == value
-                for name, value in zip(others, values, strict=True)
-            )
-        ]
-        if len(indices) >= 2:
-            tau = scipy.stats.kendalltau(
-                measure[indices], gap[indices]
-            ).statistic
-            if not np.isnan(tau):
-                taus.append(tau)
-    return np.mean(taus), len(taus)
-
-
-class TestGranulatedTau:
-    def test_matches_a_direct_computation(self):
-        settings, measure, gap = hand_built_grid()
-        result = stats.granulated_tau(
-            settings, measure, gap, ("noise", "width")
-        )
-        noise_tau, noise_groups = direct_axis_tau(
-            settings, measure, gap, "noise", ("width", "seed")
-        )
-        width_tau, width_groups = direct_axis_tau(
-            settings, measure, gap, "width", ("noise", "seed")
-        )
-        noise, width = result.per_axis
-        assert (noise.axis, width.axis) == ("noise", "width")
-        assert noise.value == pytest.approx(noise_tau)
-        assert width.value == pytest.approx(width_tau)
-        assert (noise.num_groups, width.num_groups) == (4, 6)
-        assert (len(noise.group_taus), len(width.group_taus)) == (
-            noise_groups,
-            width_groups,
-        )
-        assert result.value == pytest.approx((noise_tau + width_tau) / 2)
-
-    def test_groups_with_undefined_tau_are_skipped_and_counted(self):
-        # Two groups along "a" (b = 0 and b = 1); the gap is constant in the
-        # second, so only the first group's tau (+1) counts.
-        settings = [{"a": a, "b": b} for b in (0, 1) for a in (1, 2, 3)]
-        measure = np.array([1.0, 2.0, 3.0, 1.0, 2.0, 3.0])
-        gap = np.array([0.1, 0.2, 0.3, 0.5, 0.5, 0.5])
-        psi = stats.axis_tau(settings, measure, gap, "a")
-        assert psi.value == 1.0
-        assert (psi.num_groups, psi.num_undefined) == (2, 1)
-
-    def test_constant_measure_within_every_group_is_none(self):
-        # The measure depends on width alone: constant along noise.
-        settings, _, gap = hand_built_grid()
-        measure = np.array([float(setting["width"]) for setting in settings])
-        result = stats.granulated_tau(
-            settings, measure, gap, ("noise", "width")
-        )
-        assert result.value is None and "noise" in result.reason
-        assert result.per_axis[0].value is None
-        assert result.per_axis[1].value is not None
-        interval = stats.bootstrap_granulated_interval(
-            result, n_resamples=100, seed=0
-        )
-        assert interval.low is None and interval.reason == result.reason
-
-    def test_axis_without_groups(self):
-        settings = [{"a": 1, "seed": 1}, {"a": 2, "seed": 2}]
-        psi = stats.axis_tau(
-            settings, np.array([1.0, 2.0]), np.array([1.0, 2.0]), "a"
-        )
-        assert psi.value is None and "no two models" in psi.reason
-
-
-class TestBootstrap:
-    def test_tau_interval_contains_estimate_and_is_seeded(self):
-        _, measure, gap = hand_built_grid()
-        first = stats.bootstrap_tau_interval(
-            measure, gap, n_resamples=300, seed=5
-        )
-        again = stats.bootstrap_tau_interval(
-            measure, gap, n_resamples=300, seed=5
-        )
-        other = stats.bootstrap_tau_interval(
-            measure, gap, n_resamples=300, seed=6
-        )
-        tau = stats.kendall_tau(measure, gap).value
-        assert first.low <= tau <= first.high
-        assert -1 <= first.low < first.high <= 1
-        assert first == again and first != other
-
-    def test_tau_interval_is_the_percentile_interval_of_model_resamples(self):
-        # The same resamples drawn by hand: scipy 1.17 draws indices with
-        # rng.integers(0, n, (n_resamples, n)) for paired data.
-        _, measure, gap = hand_built_grid()
-        interval = stats.bootstrap_tau_interval(
-            measure, gap, n_resamples=200, seed=9
-        )
-        indices = np.random.default_rng(9).integers(
-            0, measure.size, (200, measure.size)
-        )
-        taus = [
-            scipy.stats.kendalltau(measure[row], gap[row]).statistic
-            for row in indices
-        ]
-        assert interval.low == pytest.approx(np.percentile(taus, 2.5))
-        assert interval.high == pytest.approx(np.percentile(taus, 97.5))
-
-    def test_granulated_interval_contains_estimate_and_is_seeded(self):
-        settings, measure, gap = hand_built_grid()
-        result = stats.granulated_tau(
-            settings, measure, gap, ("noise", "width")
-        )
-        first = stats.bootstrap_granulated_interval(
-            result, n_resamples=300, seed=1
-        )
-        again = stats.bootstrap_granulated_interval(
-            result, n_resamples=300, seed=1
-        )
-        assert first.low <= result.value <= first.high
-        assert first == again
-
-    def test_constant_measure_has_no_interval(self):
-        interval = stats.bootstrap_tau_interval(
-            [1.0, 1.0, 1.0], [0.1, 0.2, 0.3], n_resamples=100, seed=0
-        )
-        assert interval.low is None and "constant" in interval.reason
+class TestPercentileInterval:
+    def test_is_numpys_percentiles_of_the_distribution(self):
+        distribution = np.random.default_rng(4).normal(size=500)
+        interval = stats.percentile_interval(distribution)
+        low, high = np.percentile(distribution, [2.5, 97.5])
+        assert interval.low == pytest.approx(low)
+        assert interval.high == pytest.approx(high)
+        assert interval.reason is None and interval.undefined_resamples == 0
+        narrower = stats.percentile_interval(distribution, confidence=0.5)
+        assert interval.low < narrower.low < narrower.high < interval.high
 
     def test_rare_undefined_resamples_are_left_out(self):
-        # With seed 0, one of 200 resamples draws only measure values 2.
-        measure = np.array(
-            [0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 0.0, 0.0, 1.0, 2.0, 2.0]
-        )
-        gap = np.arange(11.0)
-        interval = stats.bootstrap_tau_interval(
-            measure, gap, n_resamples=200, seed=0
-        )
-        indices = np.random.default_rng(0).integers(0, 11, (200, 11))
-        taus = np.array(
-            [
-                scipy.stats.kendalltau(measure[row], gap[row]).statistic
-                for row in indices
-            ]
-        )
-        defined = taus[~np.isnan(taus)]
-        assert interval.undefined_resamples == 1 == 200 - defined.size
+        distribution = np.arange(200.0)
+        distribution[17] = np.nan  # 1 of 200: at most 1 %.
+        interval = stats.percentile_interval(distribution)
+        defined = distribution[~np.isnan(distribution)]
+        assert interval.undefined_resamples == 1
         assert interval.low == pytest.approx(np.percentile(defined, 2.5))
         assert interval.high == pytest.approx(np.percentile(defined, 97.5))
 
-    def test_degenerate_resamples_give_no_interval(self):
-        # One model differs: many resamples hold a constant measure.
-        interval = stats.bootstrap_tau_interval(
-            [1.0, 1.0, 1.0, 2.0], [0.1, 0.2, 0.3, 0.4], n_resamples=200, seed=0
-        )
+    def test_many_undefined_resamples_give_no_interval(self):
+        distribution = np.arange(200.0)
+        distribution[:3] = np.nan  # 3 of 200: more than 1 %.
+        interval = stats.percentile_interval(distribution)
         assert interval.low is None and "resamples" in interval.reason
+        assert interval.undefined_resamples == 3
+
+    def test_no_resamples(self):
+        interval = stats.percentile_interval([])
+        assert interval.low is None and interval.reason == "no resamples"
 
 
 class TestPairedDifference:
@@ -434,10 +303,6 @@ class TestJiangGranulatedTau:
         assert along_b.value == pytest.approx(0.0)
         assert along_b.num_groups == 3
         assert result.value == pytest.approx(0.25)
-        # v1's granulated_tau (tau-b) skips the constant group instead.
-        assert stats.granulated_tau(
-            settings, measure, gap, ("a", "b")
-        ).per_axis[0].value == pytest.approx(1.0)
 
     def test_matches_explicit_loops(self):
         settings, measure, gap = hand_built_grid()

@@ -36,10 +36,8 @@ whose identity is (grid point, seed):
     Percentile intervals; the same resamples serve every measure, so
     `tau_difference` and `compare_measures` give paired differences of tau
     and granulated tau between measures, with intervals.
-  * Study v1 (studies/complexity.py today): `granulated_tau` (tau-b within
-    groups, undefined groups left out), `bootstrap_tau_interval` (over
-    models) and `bootstrap_granulated_interval` (over groups). The v2 study
-    uses the functions above instead.
+  * `percentile_interval`: the percentile interval of a bootstrap
+    distribution, leaving out rare undefined resamples.
 
 Paired comparisons of trained arms that share seeds:
   * `paired_difference`: mean of per-seed differences on the shared seeds,
@@ -55,7 +53,6 @@ Paired comparisons of trained arms that share seeds:
 
 import collections
 import dataclasses
-import warnings
 
 import numpy as np
 import scipy.stats
@@ -76,37 +73,6 @@ class Tau:
 
     value: float | None
     num_models: int
-    reason: str | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class AxisTau:
-    """psi of one hyper-parameter axis: tau within groups differing in it.
-
-    Attributes:
-      axis: The hyper-parameter's name.
-      value: Mean of `group_taus`, or None (see `reason`).
-      group_taus: Tau of every group where it is defined.
-      num_groups: Groups of at least 2 models.
-      num_undefined: Of those, groups whose tau is undefined (measure or gap
-        constant within the group).
-      reason: Why `value` is None, else None.
-    """
-
-    axis: str
-    value: float | None
-    group_taus: tuple
-    num_groups: int
-    num_undefined: int
-    reason: str | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class GranulatedTau:
-    """Mean of psi over the axes; None if psi is undefined on any axis."""
-
-    value: float | None
-    per_axis: tuple
     reason: str | None = None
 
 
@@ -184,127 +150,6 @@ def kendall_tau(measure, gap):
     )
 
 
-def _groups_differing_only_in(settings, axis):
-    """Indices of models grouped by every setting but `axis`."""
-    groups = collections.defaultdict(list)
-    for index, setting in enumerate(settings):
-        key = tuple(
-            sorted(
-                (name, value)
-                for name, value in setting.items()
-                if name != axis
-            )
-        )
-        groups[key].append(index)
-    return [indices for indices in groups.values() if len(indices) >= 2]
-
-
-def axis_tau(settings, measure, gap, axis):
-    """psi of one axis: mean tau over groups of models differing in it alone.
-
-    Args:
-      settings: One dict per model of the hyper-parameters that define it
-        (the axes and the seed); models equal in all but `axis` form a
-        group.
-      measure: One finite value per model.
-      gap: One finite value per model.
-      axis: Name of the hyper-parameter that varies within a group.
-
-    Returns:
-      An `AxisTau`. Groups of one model are no comparison and are dropped;
-      groups whose tau is undefined are counted in `num_undefined` and left
-      out of the mean.
-    """
-    measure, gap = _paired_vectors(measure, gap)
-    if len(settings) != measure.size:
-        raise ValueError(
-            f"{len(settings)} settings for {measure.size} models."
-        )
-    missing = [
-        index for index, setting in enumerate(settings) if axis not in setting
-    ]
-    if missing:
-        raise ValueError(f"models {missing} have no setting of {axis!r}.")
-    groups = _groups_differing_only_in(settings, axis)
-    taus = [
-        kendall_tau(measure[indices], gap[indices]).value for indices in groups
-    ]
-    defined = tuple(tau for tau in taus if tau is not None)
-    num_undefined = len(taus) - len(defined)
-    if defined:
-        return AxisTau(
-            axis, float(np.mean(defined)), defined, len(groups), num_undefined
-        )
-    if not groups:
-        reason = f"no two models differ in {axis} alone"
-    else:
-        reason = (
-            f"tau is undefined in all {len(groups)} groups differing "
-            f"in {axis} alone (measure or gap constant within each)"
-        )
-    return AxisTau(axis, None, (), len(groups), num_undefined, reason)
-
-
-def granulated_tau(settings, measure, gap, axes):
-    """Jiang et al.'s granulated tau: the mean over axes of `axis_tau`.
-
-    Args:
-      settings: One dict per model of the hyper-parameters that define it;
-        see `axis_tau`.
-      measure: One finite value per model.
-      gap: One finite value per model.
-      axes: Names of the hyper-parameter axes.
-
-    Returns:
-      A `GranulatedTau`. Its value is None if psi is undefined on any axis,
-      so that every measure's value averages the same axes.
-    """
-    if not axes:
-        raise ValueError("granulated tau needs at least one axis.")
-    per_axis = tuple(axis_tau(settings, measure, gap, axis) for axis in axes)
-    undefined = [psi.axis for psi in per_axis if psi.value is None]
-    if undefined:
-        return GranulatedTau(
-            None, per_axis, f"undefined on the axes {undefined}"
-        )
-    return GranulatedTau(
-        float(np.mean([psi.value for psi in per_axis])), per_axis
-    )
-
-
-def _vectorized_tau(measure, gap, axis):
-    return scipy.stats.kendalltau(measure, gap, axis=axis).statistic
-
-
-def _mean_of_means(*samples, axis):
-    return np.mean([np.mean(sample, axis=axis) for sample in samples], axis=0)
-
-
-def _percentile_bootstrap(
-    data, statistic, paired, n_resamples, seed, confidence
-):
-    """scipy's bootstrap distribution, and its middle `confidence`.
-
-    Resamples where the statistic is undefined (NaN: e.g. a constant
-    measure drawn) are left out if they are at most
-    MAX_UNDEFINED_RESAMPLES of all, else there is no interval.
-    """
-    with warnings.catch_warnings():
-        # NaN resamples make scipy warn; they are handled below.
-        warnings.simplefilter("ignore")
-        result = scipy.stats.bootstrap(
-            data,
-            statistic,
-            paired=paired,
-            vectorized=True,
-            n_resamples=n_resamples,
-            confidence_level=confidence,
-            method="percentile",
-            rng=np.random.default_rng(seed),
-        )
-    return percentile_interval(result.bootstrap_distribution, confidence)
-
-
 def percentile_interval(distribution, confidence=CONFIDENCE_LEVEL):
     """The middle `confidence` of a bootstrap distribution.
 
@@ -339,69 +184,6 @@ def percentile_interval(distribution, confidence=CONFIDENCE_LEVEL):
     tail = 50 * (1 - confidence)
     low, high = np.percentile(defined, [tail, 100 - tail])
     return Interval(float(low), float(high), None, undefined)
-
-
-def bootstrap_tau_interval(
-    measure, gap, *, n_resamples, seed, confidence=CONFIDENCE_LEVEL
-):
-    """Percentile bootstrap interval of `kendall_tau` over models.
-
-    Each resample draws len(measure) models with replacement, keeping each
-    model's measure and gap together; the interval is the middle
-    `confidence` of the resampled taus.
-
-    Args:
-      measure: One finite value per model.
-      gap: One finite value per model.
-      n_resamples: Number of bootstrap resamples.
-      seed: Seed of the resampling (same seed, same interval).
-      confidence: Confidence level.
-
-    Returns:
-      An `Interval`; None bounds with a reason when tau is undefined on the
-      data or on some resample.
-    """
-    measure, gap = _paired_vectors(measure, gap)
-    reason = _undefined_tau_reason(measure, gap)
-    if reason:
-        return Interval(None, None, reason)
-    return _percentile_bootstrap(
-        (measure, gap), _vectorized_tau, True, n_resamples, seed, confidence
-    )
-
-
-def bootstrap_granulated_interval(
-    granulated, *, n_resamples, seed, confidence=CONFIDENCE_LEVEL
-):
-    """Percentile bootstrap interval of a granulated tau over groups.
-
-    Each resample draws, for every axis independently, that axis's groups
-    with replacement (as many as it has) and recomputes mean over axes of
-    the mean group tau. Groups, not models, are drawn: psi is a mean over
-    groups, and drawing models would break the groups (duplicates within a
-    group are ties, and groups would vanish).
-
-    Args:
-      granulated: A `GranulatedTau` from `granulated_tau`.
-      n_resamples: Number of bootstrap resamples.
-      seed: Seed of the resampling.
-      confidence: Confidence level.
-
-    Returns:
-      An `Interval`; None bounds with a reason when the granulated tau is
-      undefined or an axis has fewer than 2 groups to draw from.
-    """
-    if granulated.value is None:
-        return Interval(None, None, granulated.reason)
-    thin = [psi.axis for psi in granulated.per_axis if len(psi.group_taus) < 2]
-    if thin:
-        return Interval(
-            None, None, f"the axes {thin} have fewer than 2 groups to resample"
-        )
-    samples = tuple(np.asarray(psi.group_taus) for psi in granulated.per_axis)
-    return _percentile_bootstrap(
-        samples, _mean_of_means, False, n_resamples, seed, confidence
-    )
 
 
 # --------------------------------------------------------------------------
@@ -528,8 +310,9 @@ def jiang_granulated_tau(settings, measure, gap, axes):
     granulated tau is the mean of psi_i over the axes. On a complete grid
     the groups are Jiang et al.'s m_i combinations of the other axes' values
     (and seeds); a model alone in its group is no comparison and is left
-    out. Unlike `granulated_tau` (tau-b within groups), no group's tau is
-    ever undefined: a measure constant within a group scores 0 there.
+    out. No group's tau is ever undefined (tau-b within groups would be
+    for a constant measure): a measure constant within a group scores 0
+    there.
 
     Args:
       settings: One dict per model of the hyper-parameters that define it
