@@ -1144,12 +1144,14 @@ def plot_measures_against_gap(models, gap, correlations, title):
 def plot_comparisons(analysis):
     """Figure 4: the named comparisons' differences with their intervals.
 
-    One panel per gap; a row per comparison (the margin^2 ones below),
-    the tau-b and granulated tau differences side by side.
+    One panel per gap, one above the other; a row per comparison (the
+    margin^2 ones below), the tau-b and granulated tau differences side by
+    side.
     """
     compared = analysis.comparisons + analysis.margin_comparisons
+    rows_per_panel = len(compared) // len(GAPS)
     figure, axes_list = study_plots.panel_grid(
-        len(GAPS), len(GAPS), panel_size=(6.0, 0.45 * len(compared) / 2 + 2)
+        len(GAPS), 1, panel_size=(10.0, 0.35 * rows_per_panel + 1.2)
     )
     for axes, gap in zip(axes_list, GAPS, strict=True):
         rows = [entry for entry in compared if entry.gap == gap]
@@ -1188,10 +1190,12 @@ def plot_comparisons(analysis):
         axes.set_xlabel(f"difference of tau with the {gap}")
         axes.grid(alpha=0.3, axis="x")
         if rows:
-            axes.legend(loc="best", fontsize="small")
+            axes.legend(
+                loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small"
+            )
     figure.suptitle(
-        f"{analysis.setting.description}: comparisons named in advance, "
-        f"measure minus reference, with 95 % seed-bootstrap intervals"
+        f"{analysis.setting.description}: comparisons named in advance\n"
+        f"measure minus reference, 95 % seed-bootstrap intervals"
     )
     return figure
 
