@@ -567,6 +567,17 @@ class TestAnalysis:
             name for name in os.listdir(output_dir) if name.startswith(".")
         ]
 
+    def test_figures_are_titled_by_their_setting(self, tmp_path):
+        write_grid(tmp_path)
+        models = complexity.collect_models(SETTING.grid, str(tmp_path)).used
+        figure = complexity.plot_measures_against_label_noise(
+            models, SETTING.grid, SETTING.description
+        )
+        title = figure.get_suptitle()
+        plt.close(figure)
+        assert title.startswith(f"{SETTING.description}: complexity")
+        assert f"{len(models)} models" in title
+
 
 def test_missing_and_diverged_points_are_listed(tmp_path):
     runs_dir = tmp_path / "runs"

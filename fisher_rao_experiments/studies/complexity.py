@@ -999,7 +999,7 @@ def _values_by_seed(models, key_of, xs, seeds, value_of):
     return values
 
 
-def plot_measures_against_label_noise(models, grid, title):
+def plot_measures_against_label_noise(models, grid, setting_title):
     """Figure 1: each measure and gap against label noise.
 
     One line per combination of the other axes: the mean over seeds, with
@@ -1076,14 +1076,14 @@ def plot_measures_against_label_noise(models, grid, title):
         handles=handles, loc="outside lower center", ncols=min(len(handles), 3)
     )
     figure.suptitle(
-        f"{title}: complexity measures at the stop against "
+        f"{setting_title}: complexity measures at the stop against "
         f"label noise: mean over {len(seeds)} seeds, band = "
         f"range over seeds ({len(models)} models)"
     )
     return figure
 
 
-def plot_measures_against_gap(models, gap, correlations, title):
+def plot_measures_against_gap(models, gap, correlations, setting_title):
     """Figure 2: each measure against one gap, one point per model.
 
     Points are coloured by label noise; each panel's title gives tau and
@@ -1135,7 +1135,8 @@ def plot_measures_against_gap(models, gap, correlations, title):
         shrink=0.6,
     )
     figure.suptitle(
-        f"{title}: complexity measures against the {gap}, one point per "
+        f"{setting_title}: complexity measures against the {gap}, one "
+        f"point per "
         f"model ({len(models)} models)"
     )
     return figure
