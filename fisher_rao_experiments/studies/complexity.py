@@ -939,7 +939,11 @@ def setting_markdown(analysis):
         rows.append(row)
     parts += [
         f"## Kendall tau with the generalization gap, ranked by granulated "
-        f"tau with {RANKING_GAP}\n\n",
+        f"tau with {RANKING_GAP}\n\n"
+        "tau-b over all models (ties dropped from its normalization); "
+        "granulated tau as Jiang et al. define it (within-group tau-a, a "
+        "tied pair counting 0, averaged per axis, then over the axes); 95% "
+        "intervals from a bootstrap over whole seeds.\n\n",
         markdown_table.format_table(header, rows),
         "\n## Comparisons named in advance: Fisher-Rao norm minus each "
         "simpler norm\n\n",
