@@ -80,8 +80,22 @@ def main(argv):
     setting = settings[FLAGS.setting]
     output_dir = os.path.abspath(FLAGS.output_dir)
     runs_dir = os.path.join(output_dir, regularizer.RUNS_SUBDIRECTORY)
+    selection_points = [point for _, point in setting.selection_points()]
+    if all(len(arm.values) == 1 for arm in setting.arms):
+        # Every choice is known before any run (the smoke grid): the fresh
+        # seeds are trained in the same sweep, on one cluster.
+        selection_points += [
+            point
+            for _, point in setting.fresh_points(
+                {
+                    (noise, arm.name): set(arm.values)
+                    for noise in setting.label_noises
+                    for arm in setting.arms
+                }
+            )
+        ]
     status = study_runs.train_grid_from_flags(
-        [point for _, point in setting.selection_points()],
+        selection_points,
         runs_dir,
         FLAGS,
         "regularizer_study.py",
@@ -89,7 +103,8 @@ def main(argv):
     if status:
         return status
     # The choices read the selection seeds' validation metrics alone; the
-    # fresh seeds are trained at the chosen values only.
+    # fresh seeds are trained at the chosen values only (nothing is left to
+    # train if the sweep above trained them).
     selected, _ = regularizer.choose(setting, runs_dir)
     status = study_runs.train_grid_from_flags(
         [
