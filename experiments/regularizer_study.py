@@ -70,16 +70,17 @@ def _fail(message):
     sys.exit(f"regularizer_study.py: error: {message}")
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    plt.switch_backend("agg")
-    settings = (
-        regularizer.SMOKE_SETTINGS if FLAGS.smoke else regularizer.SETTINGS
-    )
-    setting = settings[FLAGS.setting]
-    output_dir = os.path.abspath(FLAGS.output_dir)
-    runs_dir = os.path.join(output_dir, regularizer.RUNS_SUBDIRECTORY)
+def train_study(setting, runs_dir, flag_values):
+    """Trains the selection grid, chooses, then trains the fresh seeds.
+
+    Args:
+      setting: The `regularizer.Setting`.
+      runs_dir: Directory of the results files.
+      flag_values: Parsed flags of `define_flags`.
+
+    Returns:
+      None to go on to the analysis, or 130 after Ctrl-C.
+    """
     selection_points = [point for _, point in setting.selection_points()]
     if all(len(arm.values) == 1 for arm in setting.arms):
         # Every choice is known before any run (the smoke grid): the fresh
@@ -97,7 +98,7 @@ def main(argv):
     status = study_runs.train_grid_from_flags(
         selection_points,
         runs_dir,
-        FLAGS,
+        flag_values,
         "regularizer_study.py",
     )
     if status:
@@ -114,9 +115,23 @@ def main(argv):
             )
         ],
         runs_dir,
-        FLAGS,
+        flag_values,
         "regularizer_study.py",
     )
+    return status
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    plt.switch_backend("agg")
+    settings = (
+        regularizer.SMOKE_SETTINGS if FLAGS.smoke else regularizer.SETTINGS
+    )
+    setting = settings[FLAGS.setting]
+    output_dir = os.path.abspath(FLAGS.output_dir)
+    runs_dir = os.path.join(output_dir, regularizer.RUNS_SUBDIRECTORY)
+    status = train_study(setting, runs_dir, FLAGS)
     if status:
         return status
     summary = regularizer.analyse(setting, output_dir, FLAGS.smoke)

@@ -129,6 +129,78 @@ class TestCommandLine:
             len(smoke.fresh_seeds) * len(smoke.arms)
         )
 
+    def test_fresh_seeds_train_after_the_choice_at_chosen_values(
+        self, tmp_path, monkeypatch
+    ):
+        # Two values per arm: the first sweep trains the selection seeds
+        # only; the second, after the choice, the fresh seeds at the chosen
+        # values only. A fake sweep writes hand-made runs where the second
+        # value of every arm validates better on the selection seeds.
+        smoke = study.SMOKE_SETTINGS["mnist1d"]
+        arms = tuple(
+            study.Arm(
+                arm.name,
+                arm.norm,
+                arm.method,
+                arm.hyperparameter,
+                arm.values
+                if arm.hyperparameter is None
+                else (arm.values[0] / 10, arm.values[0]),
+            )
+            for arm in smoke.arms
+        )
+        setting = study.Setting(
+            smoke.name,
+            smoke.label_noises,
+            (1, 2),
+            (5, 6, 7),
+            arms,
+            smoke.fixed,
+        )
+        sweeps = []
+
+        def fake_sweep(points, runs_dir, flag_values, program):
+            sweeps.append(points)
+            for point in points:
+                strong = (
+                    point["label_smoothing"] in (0.0, 0.1)
+                    and all(
+                        point[key] not in (0.003, 1e-5, 0.01)
+                        for key in ("fisher_rao_lambda", "weight_decay")
+                    )
+                    and point["confidence_penalty"] != 0.01
+                )
+                validation = (0.8 if strong else 0.7) * np.array(
+                    [0.2, 1.0, 0.97]
+                )
+                helpers.write_grid_point(
+                    runs_dir,
+                    point,
+                    steps=STEPS,
+                    validation_accuracy=list(validation),
+                    validation_loss=list(1.5 - validation),
+                )
+            return None
+
+        monkeypatch.setattr(
+            regularizer_study.study_runs, "train_grid_from_flags", fake_sweep
+        )
+        assert regularizer_study.train_study(setting, tmp_path, None) is None
+        first, second = sweeps
+        assert {point["random_seed"] for point in first} == {1, 2}
+        assert len(first) == len(setting.selection_points())
+        assert {point["random_seed"] for point in second} == {5, 6, 7}
+        for point in second:
+            for key in (
+                "fisher_rao_lambda",
+                "weight_decay",
+                "label_smoothing",
+                "confidence_penalty",
+            ):
+                assert point[key] in (0.0, 0.03, 1e-4, 0.1), (key, point)
+        # One value per arm (both protocols agree here).
+        assert len(second) == 3 * len(arms)
+
     @pytest.mark.parametrize(
         "flag", ["--setting=imagenet", "--workers=0", "--output_dir="]
     )
