@@ -1008,8 +1008,22 @@ def plot_fresh_differences(setting, family_results):
                         lows.append(item.difference.low)
                         highs.append(item.difference.high)
             if x:
-                study_plots.draw_means_with_intervals(
-                    axes, x, means, lows, highs, color
+                # Arms are categories: intervals, no joining line.
+                mean = np.array(means, dtype=float)
+                errors = np.vstack(
+                    [
+                        mean - np.array(lows, dtype=float),
+                        np.array(highs, dtype=float) - mean,
+                    ]
+                )
+                axes.errorbar(
+                    x,
+                    mean,
+                    yerr=errors,
+                    color=color,
+                    marker="o",
+                    linestyle="none",
+                    capsize=3,
                 )
         axes.set_xticks(range(len(arms)))
         axes.set_xticklabels(arms, rotation=45, ha="right")
