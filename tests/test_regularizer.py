@@ -469,6 +469,21 @@ class TestOutputs:
         for entry in summary["choices"]:
             for seed_entry in entry["fresh_seeds"]:
                 assert set(study.READ_KEYS) <= set(seed_entry)
+            # What the choice saw: every selection run's own best step.
+            arm = SETTING.arm(entry["arm"])
+            runs = entry["selection_runs"]
+            assert [(r["value"], r["seed"]) for r in runs] == [
+                (value, seed) for value in arm.values for seed in SELECTION
+            ]
+            for run in runs:
+                validation = curves_of(
+                    entry["label_noise"], arm.name, run["value"], run["seed"]
+                )["validation_accuracy"]
+                assert run["best_step"] == STEPS[int(np.argmax(validation))]
+                assert run["validation_accuracy"] == pytest.approx(
+                    max(validation)
+                )
+                assert "test_accuracy" not in run
 
     def test_tables_and_figures_are_written(self, analysed):
         _, output_dir = analysed

@@ -645,7 +645,37 @@ def evaluate(setting, selected):
 # summary.json and tables.md.
 
 
-def _selection_dict(setting, noise, arm, protocol, selected_arm, names):
+def _selection_runs(setting, noise, arm, views, names):
+    """Every selection seed's run of every value: its own best validation
+    step and the validation accuracy and loss there (what the choice saw;
+    their test metrics are never reported)."""
+    entries = []
+    for value in arm.values:
+        for seed in setting.selection_seeds:
+            view = views.get((noise, arm.name, value), {}).get(seed)
+            stop = (
+                None
+                if view is None
+                else model_selection.own_best_step(
+                    model_selection.validation_curve(view)
+                )
+            )
+            entries.append(
+                {
+                    "value": value,
+                    "seed": seed,
+                    "run": names.get((noise, arm.name, value), {}).get(seed),
+                    "best_step": None if stop is None else stop.step,
+                    "validation_accuracy": (
+                        None if stop is None else stop.accuracy
+                    ),
+                    "validation_loss": None if stop is None else stop.loss,
+                }
+            )
+    return entries
+
+
+def _selection_dict(setting, noise, arm, protocol, selected_arm, names, views):
     selection = selected_arm.selection
     choice = selection.choice
     return {
@@ -672,6 +702,7 @@ def _selection_dict(setting, noise, arm, protocol, selected_arm, names):
         ],
         "incomplete_values": list(selection.incomplete_values),
         "selection_seeds": list(selection.selection_seeds),
+        "selection_runs": _selection_runs(setting, noise, arm, views, names),
         "fresh_seeds": [
             {
                 "seed": seed,
@@ -770,6 +801,7 @@ def summary_dict(setting, collected, selected, family_results, smoke):
                 protocol,
                 selected[noise, arm.name, protocol],
                 collected.names,
+                collected.views,
             )
             for noise in setting.label_noises
             for arm in setting.arms
