@@ -89,17 +89,14 @@ def standard_fisher_rao_norm(
         no variable; finite differences in float16 or bfloat16; and exact
         mode through ops it cannot differentiate.
     """
-    passes = _passes.run_passes(
+    passes = _checked_passes(
         model,
         inputs,
-        _passes.checked_options(
-            model,
-            should_regularize,
-            perturbation,
-            method,
-            output_distribution,
-        ),
+        should_regularize,
+        perturbation,
+        method,
         training,
+        output_distribution,
     )
     return standard_norm(passes, differentiate_probability)
 
@@ -147,19 +144,32 @@ def empirical_fisher_rao_norm(
         another shape or class indices out of range.
     """
     labels = core.convert_labels(labels)
-    passes = _passes.run_passes(
+    passes = _checked_passes(
         model,
         inputs,
-        _passes.checked_options(
-            model,
-            should_regularize,
-            perturbation,
-            method,
-            output_distribution,
-        ),
+        should_regularize,
+        perturbation,
+        method,
         training,
+        output_distribution,
     )
     return empirical_norm(labels, passes)
+
+
+def _checked_passes(
+    model,
+    inputs,
+    should_regularize,
+    perturbation,
+    method,
+    training,
+    output_distribution,
+):
+    """Checks the options, then runs the passes both norms are formed from."""
+    options = _passes.checked_options(
+        model, should_regularize, perturbation, method, output_distribution
+    )
+    return _passes.run_passes(model, inputs, options, training)
 
 
 def standard_norm(passes, differentiate_probability):

@@ -233,17 +233,19 @@ _DIGITS = dict(_TRAINING, dataset="digits", train_steps=50000, eval_steps=5000)
 _NOISES = (0.0, 0.5, 1.0)
 _BATCHES = (32, 64, 128)
 _SEEDS = (1, 2, 3)
+# The MLP settings' axes (MNIST-1D and digits alike).
+_MLP_AXES = {
+    LABEL_NOISE: _NOISES,
+    "num_hidden_layers": (0, 1, 2),
+    "layer_width": (128, 256, 512),
+    "batch_size": _BATCHES,
+}
 FULL_SETTINGS = (
     Setting(
         "mnist1d_mlp",
         "MNIST-1D, MLP",
         Grid(
-            axes={
-                LABEL_NOISE: _NOISES,
-                "num_hidden_layers": (0, 1, 2),
-                "layer_width": (128, 256, 512),
-                "batch_size": _BATCHES,
-            },
+            axes=dict(_MLP_AXES),
             seeds=_SEEDS,
             fixed=dict(_MNIST1D, architecture="mlp"),
         ),
@@ -275,12 +277,7 @@ FULL_SETTINGS = (
         "digits_mlp",
         "digits, MLP",
         Grid(
-            axes={
-                LABEL_NOISE: _NOISES,
-                "num_hidden_layers": (0, 1, 2),
-                "layer_width": (128, 256, 512),
-                "batch_size": _BATCHES,
-            },
+            axes=dict(_MLP_AXES),
             seeds=_SEEDS,
             fixed=dict(_DIGITS, architecture="mlp"),
         ),
