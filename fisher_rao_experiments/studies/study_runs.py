@@ -205,8 +205,8 @@ def collect_grid_runs(grid_points, runs_dir, describe_keys):
             )
     if not_in_grid:
         logging.info(
-            "%d results files in %s belong to no point of this grid "
-            "(another setting's or another study's) and are ignored here.",
+            "%d results files in %s belong to no point of this grid and "
+            "are ignored here (another grid of the study may use them).",
             len(not_in_grid),
             runs_dir,
         )
