@@ -312,9 +312,10 @@ _DIGITS_TRAINING = {
     "stop_train_loss": None,
     "differentiate_probability": True,
 }
-# 3 selection seeds choose; 20 fresh seeds compare: what about 3 hours on
-# 2 cores allows (docs/report.md, "v3 protocol": the fresh runs cost about
-# as much as the selection grid). A pilot (noise 0.2, seeds 1-6, None and
+# 3 selection seeds choose; 20 fresh seeds compare: sized for about 3 hours
+# on 2 cores, measured at about 6 for MNIST-1D (docs/report.md, "v3
+# protocol": the fresh runs cost a little more than the selection grid).
+# A pilot (noise 0.2, seeds 1-6, None and
 # fr-exact at lambda 0.0316, each at its own best validation step) gave a
 # seed-to-seed sd of test accuracy of 2.1 points for None and a paired sd of
 # 4.2 points (2.5 without one seed whose fr-exact run peaked late): 20 fresh
