@@ -312,16 +312,15 @@ _DIGITS_TRAINING = {
     "stop_train_loss": None,
     "differentiate_probability": True,
 }
-# 3 selection seeds choose; 20 fresh seeds compare: sized for about 3 hours
-# on 2 cores, measured at about 6 for MNIST-1D (docs/report.md, "v3
-# protocol": the fresh runs cost a little more than the selection grid).
-# A pilot (noise 0.2, seeds 1-6, None and
-# fr-exact at lambda 0.0316, each at its own best validation step) gave a
-# seed-to-seed sd of test accuracy of 2.1 points for None and a paired sd of
-# 4.2 points (2.5 without one seed whose fr-exact run peaked late): 20 fresh
-# seeds then give 95 % half-widths of about 1.2 to 2 points, not the 0.5
-# asked for (that would take 100 or more fresh seeds). The study reports the
-# widths it gets.
+# 3 selection seeds choose; 20 fresh seeds compare: sized for about 3 hours on
+# 2 cores, measured at about 6 for MNIST-1D (docs/report.md, "v3 protocol": the
+# fresh runs cost a little more than the selection grid). A pilot (noise 0.2,
+# seeds 1-6, None and fr-exact at lambda 0.0316, each at its own best
+# validation step) gave a seed-to-seed sd of test accuracy of 2.1 points for
+# None and a paired sd of 4.2 points (2.5 without one seed whose fr-exact run
+# peaked late): 20 fresh seeds then give 95 % half-widths of about 1.2 to 2
+# points, not the 0.5 asked for (that would take 100 or more fresh seeds). The
+# study reports the widths it gets.
 SELECTION_SEEDS = (1, 2, 3)
 FRESH_SEEDS = tuple(range(101, 121))
 SETTINGS = {
