@@ -73,6 +73,9 @@ def _fail(message):
 def train_study(setting, runs_dir, flag_values):
     """Trains the selection grid, chooses, then trains the fresh seeds.
 
+    The primary family's arms go first (`regularizer.training_phases`):
+    the same runs and choices, with the primary answer available earliest.
+
     Args:
       setting: The `regularizer.Setting`.
       runs_dir: Directory of the results files.
@@ -81,44 +84,44 @@ def train_study(setting, runs_dir, flag_values):
     Returns:
       None to go on to the analysis, or 130 after Ctrl-C.
     """
-    selection_points = [point for _, point in setting.selection_points()]
     if all(len(arm.values) == 1 for arm in setting.arms):
         # Every choice is known before any run (the smoke grid): the fresh
         # seeds are trained in the same sweep, on one cluster.
-        selection_points += [
-            point
-            for _, point in setting.fresh_points(
-                {
-                    (noise, arm.name): set(arm.values)
-                    for noise in setting.label_noises
-                    for arm in setting.arms
-                }
-            )
-        ]
-    status = study_runs.train_grid_from_flags(
-        selection_points,
+        chosen = {
+            (noise, arm.name): set(arm.values)
+            for noise in setting.label_noises
+            for arm in setting.arms
+        }
+        return _train(
+            setting.selection_points() + setting.fresh_points(chosen),
+            runs_dir,
+            flag_values,
+        )
+    for phase in regularizer.training_phases(setting):
+        status = _train(phase.selection_points(), runs_dir, flag_values)
+        if status:
+            return status
+        # The choices read the selection seeds' validation metrics alone;
+        # the fresh seeds are trained at the chosen values only.
+        selected, _ = regularizer.choose(phase, runs_dir)
+        status = _train(
+            phase.fresh_points(regularizer.chosen_values(selected)),
+            runs_dir,
+            flag_values,
+        )
+        if status:
+            return status
+    return None
+
+
+def _train(labelled_points, runs_dir, flag_values):
+    """Trains the points of `[(label, point)]` without a results file."""
+    return study_runs.train_grid_from_flags(
+        [point for _, point in labelled_points],
         runs_dir,
         flag_values,
         "regularizer_study.py",
     )
-    if status:
-        return status
-    # The choices read the selection seeds' validation metrics alone; the
-    # fresh seeds are trained at the chosen values only (nothing is left to
-    # train if the sweep above trained them).
-    selected, _ = regularizer.choose(setting, runs_dir)
-    status = study_runs.train_grid_from_flags(
-        [
-            point
-            for _, point in setting.fresh_points(
-                regularizer.chosen_values(selected)
-            )
-        ],
-        runs_dir,
-        flag_values,
-        "regularizer_study.py",
-    )
-    return status
 
 
 def main(argv):

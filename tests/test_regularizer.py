@@ -511,3 +511,20 @@ class TestOutputs:
 )
 def test_mean_and_sd(values, text):
     assert study.mean_and_sd(values) == text
+
+
+def test_training_phases_put_the_primary_arms_first_and_keep_every_arm():
+    setting = study.SETTINGS["mnist1d"]
+    first, rest = study.training_phases(setting)
+    assert [arm.name for arm in first.arms] == ["None", "fr-exact"]
+    assert len(first.arms) + len(rest.arms) == len(setting.arms)
+    assert {arm.name for arm in first.arms + rest.arms} == {
+        arm.name for arm in setting.arms
+    }
+    # Each phase trains its arms' part of the grid, nothing else.
+    assert len(first.selection_points()) + len(rest.selection_points()) == len(
+        setting.selection_points()
+    )
+    for phase in (first, rest):
+        assert phase.fixed == setting.fixed
+        assert phase.fresh_seeds == setting.fresh_seeds

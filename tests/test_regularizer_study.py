@@ -132,10 +132,10 @@ class TestCommandLine:
     def test_fresh_seeds_train_after_the_choice_at_chosen_values(
         self, tmp_path, monkeypatch
     ):
-        # Two values per arm: the first sweep trains the selection seeds
-        # only; the second, after the choice, the fresh seeds at the chosen
-        # values only. A fake sweep writes hand-made runs where the second
-        # value of every arm validates better on the selection seeds.
+        # Two values per arm: a selection sweep trains the selection seeds
+        # only; the fresh sweep after the choice, the fresh seeds at the
+        # chosen values only. A fake sweep writes hand-made runs where the
+        # second value of every arm validates better on the selection seeds.
         smoke = study.SMOKE_SETTINGS["mnist1d"]
         arms = tuple(
             study.Arm(
@@ -186,11 +186,29 @@ class TestCommandLine:
             regularizer_study.study_runs, "train_grid_from_flags", fake_sweep
         )
         assert regularizer_study.train_study(setting, tmp_path, None) is None
-        first, second = sweeps
-        assert {point["random_seed"] for point in first} == {1, 2}
-        assert len(first) == len(setting.selection_points())
-        assert {point["random_seed"] for point in second} == {5, 6, 7}
-        for point in second:
+        # The primary family's arms (None, fr-exact) first, selection then
+        # fresh seeds; then every other arm the same way.
+        primary_selection, primary_fresh, selection, fresh = sweeps
+        primary = [arm for arm in arms if arm.name in ("None", "fr-exact")]
+        others = [arm for arm in arms if arm not in primary]
+        assert len(primary) == 2
+        for points, arms_trained, seeds in (
+            (primary_selection, primary, (1, 2)),
+            (selection, others, (1, 2)),
+            (primary_fresh, primary, (5, 6, 7)),
+            (fresh, others, (5, 6, 7)),
+        ):
+            assert {point["random_seed"] for point in points} == set(seeds)
+            for point in points:
+                assert any(
+                    arm.config(value).items() <= point.items()
+                    for arm in arms_trained
+                    for value in arm.values
+                ), point
+        assert len(primary_selection) + len(selection) == len(
+            setting.selection_points()
+        )
+        for point in primary_fresh + fresh:
             for key in (
                 "fisher_rao_lambda",
                 "weight_decay",
@@ -199,7 +217,8 @@ class TestCommandLine:
             ):
                 assert point[key] in (0.0, 0.03, 1e-4, 0.1), (key, point)
         # One value per arm (both protocols agree here).
-        assert len(second) == 3 * len(arms)
+        assert len(primary_fresh) == 3 * len(primary)
+        assert len(fresh) == 3 * len(others)
 
     @pytest.mark.parametrize(
         "flag", ["--setting=imagenet", "--workers=0", "--output_dir="]

@@ -490,6 +490,31 @@ def chosen_values(selected):
     return chosen
 
 
+def training_phases(setting):
+    """The setting split by arm: the primary family's arms, then the rest.
+
+    Each arm's value is chosen on its own selection runs, so training the
+    primary arms first (selection, choice, fresh seeds), then the others,
+    trains the same runs at the same choices as one pass would, and answers
+    the primary hypothesis first should the compute run short.
+
+    Returns:
+      One or two `Setting`s, each with a part of `setting.arms`.
+    """
+    primary = {
+        name
+        for comparison in PRIMARY_FAMILY.comparisons
+        for name in (comparison.treatment, comparison.control)
+    }
+    first = tuple(arm for arm in setting.arms if arm.name in primary)
+    rest = tuple(arm for arm in setting.arms if arm.name not in primary)
+    return [
+        dataclasses.replace(setting, arms=arms)
+        for arms in (first, rest)
+        if arms
+    ]
+
+
 def choose(setting, runs_dir):
     """The choices from the selection seeds' runs alone, and those runs."""
     collected = collect_runs(setting.selection_points(), runs_dir)
