@@ -491,6 +491,18 @@ def sweep_script(*arguments):
     ]
 
 
+def with_default_sigint(command):
+    """`command` (a Python script's) started with SIGINT at its default, as
+    a terminal's foreground job has it, even where the tests run with SIGINT
+    ignored (a background job of a non-interactive shell passes that on)."""
+    reset_and_exec = (
+        "import os, signal, sys; "
+        "signal.signal(signal.SIGINT, signal.SIG_DFL); "
+        "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+    )
+    return [command[0], "-c", reset_and_exec, *command[1:]]
+
+
 # About two seconds per run on a busy 2-core machine.
 SLOW_TRAINING = dict(TINY_TRAINING, train_steps=6001, eval_steps=3000)
 
@@ -637,8 +649,10 @@ class FaultTest(tf.test.TestCase):
     def test_ctrl_c_exits_130_with_the_resume_line_and_no_traceback(self):
         directory = self.create_tempdir().full_path
         process = subprocess.Popen(
-            sweep_script(
-                *slow_sweep_arguments(directory, (1, 2, 3, 4), workers=1)
+            with_default_sigint(
+                sweep_script(
+                    *slow_sweep_arguments(directory, (1, 2, 3, 4), workers=1)
+                )
             ),
             cwd=tempfile.gettempdir(),
             stderr=subprocess.PIPE,
