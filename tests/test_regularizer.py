@@ -518,6 +518,22 @@ class TestOutputs:
         for name in (study.EFFECTS_FIGURE_FILE, study.DIFFERENCES_FIGURE_FILE):
             helpers.assert_readable_nonblank_png(output_dir / name)
 
+    def test_choice_rows_give_fresh_means_and_the_temperature(self, analysed):
+        _, output_dir = analysed
+        lines = (output_dir / "tables.md").read_text().splitlines()
+        header = [cell.strip() for cell in lines[4].split("|")[1:-1]]
+        (row,) = [
+            [cell.strip() for cell in line.split("|")[1:-1]]
+            for line in lines
+            if line.startswith("| 0.4 | None | own_best_step |")
+        ]
+        for key in ("test_accuracy", "temperature"):
+            values = [
+                fresh_value(0.4, "None", None, seed, key) for seed in FRESH
+            ]
+            cell = row[header.index(f"{key} (mean ± sd)")]
+            assert cell == study.mean_and_sd(values)
+
     def test_runs_without_calibration_have_null_metrics(self):
         results = helpers.make_results(
             {"validation_size": 300},

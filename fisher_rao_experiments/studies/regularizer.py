@@ -84,8 +84,10 @@ METRICS = {
 CALIBRATION_METRICS = tuple(
     metric for metric in METRICS if metric[5:8] in ("nll", "ece")
 )
-# What is read of a fresh seed's run at its stopping step.
-READ_KEYS = tuple(METRICS) + ("temperature", "test_loss")
+# What is read of a fresh seed's run at its stopping step. The fitted
+# temperature shows which way a run is miscalibrated (T < 1: too flat).
+METRICS_AND_TEMPERATURE = tuple(METRICS) + ("temperature",)
+READ_KEYS = METRICS_AND_TEMPERATURE + ("test_loss",)
 MAIN_PROTOCOL = model_selection.OWN_BEST_STEP
 CHECK_PROTOCOL = model_selection.SHARED_STEP
 PROTOCOLS = (MAIN_PROTOCOL, CHECK_PROTOCOL)
@@ -903,8 +905,8 @@ def tables_markdown(setting, selected, family_results):
                         str(len(selected_arm.metrics)),
                     ]
                     + [
-                        mean_and_sd(entry.get(metric) for entry in metrics)
-                        for metric in METRICS
+                        mean_and_sd(entry.get(key) for entry in metrics)
+                        for key in METRICS_AND_TEMPERATURE
                     ]
                 )
     parts = [
@@ -912,7 +914,7 @@ def tables_markdown(setting, selected, family_results):
         "## Chosen on the selection seeds; metrics on the fresh seeds\n\n",
         markdown_table.format_table(
             ["label noise", "arm", "protocol", "chosen", "step", "fresh seeds"]
-            + [f"{metric} (mean ± sd)" for metric in METRICS],
+            + [f"{key} (mean ± sd)" for key in METRICS_AND_TEMPERATURE],
             rows,
         ),
     ]
