@@ -94,6 +94,7 @@ def main(argv):
         FLAGS.bootstrap_resamples,
         FLAGS.bootstrap_seed,
         FLAGS.smoke,
+        FLAGS.figures,
     )
     if not summary["models_used"]:
         _fail(

@@ -137,7 +137,9 @@ def main(argv):
     status = train_study(setting, runs_dir, FLAGS)
     if status:
         return status
-    summary = regularizer.analyse(setting, output_dir, FLAGS.smoke)
+    summary = regularizer.analyse(
+        setting, output_dir, FLAGS.smoke, FLAGS.figures
+    )
     if not summary["runs_used"]:
         _fail(
             f"no usable run of the grid in {runs_dir}; see "

@@ -112,12 +112,17 @@ class TestCommandLine:
         assert (tmp_path / "tables.md").stat().st_size > 0
         # --analysis_only redoes the analysis of the runs there, with its
         # own statistics flags, and trains nothing (a plain second call
-        # would skip every finished run too: test_sweep checks that).
+        # would skip every finished run too: test_sweep checks that);
+        # --nofigures leaves the figures as they were.
         (tmp_path / "summary.json").unlink()
         (tmp_path / "tables.md").unlink()
+        figures = {
+            path: path.stat().st_mtime_ns for path in tmp_path.glob("*.png")
+        }
         again = run_script(
             "--smoke",
             "--analysis_only",
+            "--nofigures",
             f"--output_dir={tmp_path}",
             "--bootstrap_resamples=100",
             "--bootstrap_seed=3",
@@ -131,6 +136,9 @@ class TestCommandLine:
         assert reanalysed["statistics"]["bootstrap_seed"] == 3
         assert_every_statistic_defined(reanalysed)
         assert (tmp_path / "tables.md").stat().st_size > 0
+        assert figures and figures == {
+            path: path.stat().st_mtime_ns for path in tmp_path.glob("*.png")
+        }
 
     def test_no_runs_is_one_line_and_status_1(self, tmp_path):
         completed = run_script(

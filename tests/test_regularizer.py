@@ -518,6 +518,19 @@ class TestOutputs:
         for name in (study.EFFECTS_FIGURE_FILE, study.DIFFERENCES_FIGURE_FILE):
             helpers.assert_readable_nonblank_png(output_dir / name)
 
+    def test_without_figures_the_same_summary_and_no_figure(
+        self, analysed, tmp_path
+    ):
+        summary, output_dir = analysed
+        (tmp_path / "runs").symlink_to(output_dir / "runs")
+        again = study.analyse(SETTING, str(tmp_path), figures=False)
+        assert again == summary
+        assert sorted(p.name for p in tmp_path.iterdir()) == [
+            "runs",
+            "summary.json",
+            "tables.md",
+        ]
+
     def test_choice_rows_give_fresh_means_and_the_temperature(self, analysed):
         _, output_dir = analysed
         lines = (output_dir / "tables.md").read_text().splitlines()

@@ -1211,7 +1211,9 @@ def figure_name(setting, suffix):
     return f"{setting.name}_{suffix}"
 
 
-def analyse(settings, output_dir, n_resamples, seed, smoke=False):
+def analyse(
+    settings, output_dir, n_resamples, seed, smoke=False, figures=True
+):
     """Reads the runs and writes summary.json, tables.md and the figures.
 
     Args:
@@ -1221,6 +1223,7 @@ def analyse(settings, output_dir, n_resamples, seed, smoke=False):
       n_resamples: Bootstrap resamples.
       seed: Seed of the bootstrap.
       smoke: Recorded in the summary.
+      figures: Whether to draw the figures (most of the analysis's time).
 
     Returns:
       The summary dictionary. A setting's figures are drawn only if it has
@@ -1238,7 +1241,7 @@ def analyse(settings, output_dir, n_resamples, seed, smoke=False):
     results_io.replace_text_atomically(
         tables_markdown(analyses), os.path.join(output_dir, TABLES_FILE)
     )
-    for analysis in analyses:
+    for analysis in analyses if figures else ():
         setting, used = analysis.setting, analysis.models.used
         if not used:
             continue

@@ -1116,13 +1116,14 @@ def plot_fresh_differences(setting, family_results):
 # The analysis.
 
 
-def analyse(setting, output_dir, smoke=False):
+def analyse(setting, output_dir, smoke=False, figures=True):
     """Reads the runs and writes summary.json, tables.md and the figures.
 
     Args:
       setting: The study's `Setting`.
       output_dir: The study's directory; runs in its `runs/`.
       smoke: Recorded in the summary.
+      figures: Whether to draw the figures.
 
     Returns:
       The summary dictionary. Figures are drawn only if a run is usable.
@@ -1141,7 +1142,7 @@ def analyse(setting, output_dir, smoke=False):
         tables_markdown(setting, selected, family_results),
         os.path.join(output_dir, TABLES_FILE),
     )
-    if collected.views:
+    if figures and collected.views:
         study_plots.save_figure(
             plot_selection_effects(setting, collected),
             os.path.join(output_dir, EFFECTS_FIGURE_FILE),

@@ -261,8 +261,8 @@ def run_grid(grid_points, runs_dir, scheduler_address, workers):
 def define_flags(flag_values, default_output_dir, smoke_help):
     """Defines the flags every study has on `flag_values`.
 
-    --output_dir, --smoke, --analysis_only, --scheduler_address and
-    --workers. Called by a study run as a script, not at import: the
+    --output_dir, --smoke, --analysis_only, --figures, --scheduler_address
+    and --workers. Called by a study run as a script, not at import: the
     training script and the sweep define flags of the same names on FLAGS,
     and one process may import them all (the test suite does).
     """
@@ -278,6 +278,13 @@ def define_flags(flag_values, default_output_dir, smoke_help):
         "analysis_only",
         False,
         "Train nothing; analyse the runs already in <output_dir>/runs.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_bool(
+        "figures",
+        True,
+        "Draw the figures; --nofigures writes summary.json and tables.md "
+        "only (drawing is most of an analysis's time).",
         flag_values=flag_values,
     )
     flags.DEFINE_string(
