@@ -296,9 +296,10 @@ def dask_client(scheduler_address, workers):
         with distributed.Client(scheduler_address) as client:
             yield client
         return
-    # The workers report through this process; a worker's own warnings are
-    # about shutting down (cancelled runs) or the event loop, not the runs.
-    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+    # The workers report through this process (a run's error comes back
+    # with its future); a worker's own log is about shutting down: cancelled
+    # runs, or a heartbeat's traceback when the scheduler closes first.
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
     with _sigint_ignored_by_children():
         cluster = distributed.LocalCluster(
             n_workers=workers,
