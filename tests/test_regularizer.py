@@ -482,6 +482,7 @@ class TestOutputs:
             "grid",
             "runs_used",
             "runs_left_out",
+            "last_step",
         }
         assert len(summary["primary_family"]) == 2
         assert len(summary["runs_used"]) == len(
@@ -515,8 +516,64 @@ class TestOutputs:
         tables = (output_dir / "tables.md").read_text()
         for name in ("primary", "calibration vs None", "shared-step check"):
             assert f"## Family: {name}" in tables
-        for name in (study.EFFECTS_FIGURE_FILE, study.DIFFERENCES_FIGURE_FILE):
+        for name in (
+            study.EFFECTS_FIGURE_FILE,
+            study.DIFFERENCES_FIGURE_FILE,
+            study.CURVES_FIGURE_FILE,
+        ):
             helpers.assert_readable_nonblank_png(output_dir / name)
+
+    def test_last_step_differences_match_scipy(self, analysed):
+        summary, _ = analysed
+        found = choices(summary)
+        entries = summary["last_step"]["comparisons"]
+        assert "exploratory" in summary["last_step"]["note"]
+        assert len(entries) == len(SETTING.label_noises) * (len(ARMS) - 1)
+        for entry in entries:
+            noise, arm = entry["label_noise"], entry["treatment"]
+            value = found[noise, arm, model_selection.OWN_BEST_STEP][0]
+            assert entry["value"] == value
+            treated, control = (
+                [
+                    curves_of(noise, name, chosen, seed)["test_accuracy"][-1]
+                    for seed in FRESH
+                ]
+                for name, chosen in ((arm, value), ("None", None))
+            )
+            expected = scipy.stats.ttest_rel(treated, control)
+            interval = expected.confidence_interval(0.95)
+            assert entry["mean_difference"] == pytest.approx(
+                np.mean(treated) - np.mean(control)
+            )
+            assert entry["interval"]["low"] == pytest.approx(interval.low)
+            assert entry["interval"]["high"] == pytest.approx(interval.high)
+            assert entry["p_value"] == pytest.approx(expected.pvalue)
+
+    def test_fresh_curves_are_means_over_the_fresh_seeds(self, analysed):
+        summary, output_dir = analysed
+        selected, collected = study.collect_and_select(
+            SETTING, str(output_dir / "runs")
+        )
+        curves = study.fresh_curves(
+            SETTING, selected, collected, "test_accuracy"
+        )
+        assert set(curves) == {
+            (noise, arm.name) for noise in SETTING.label_noises for arm in ARMS
+        }
+        found = choices(summary)
+        for (noise, arm), (steps, means) in curves.items():
+            value = found[noise, arm, model_selection.OWN_BEST_STEP][0]
+            assert steps == list(STEPS)
+            np.testing.assert_allclose(
+                means,
+                np.mean(
+                    [
+                        curves_of(noise, arm, value, seed)["test_accuracy"]
+                        for seed in FRESH
+                    ],
+                    axis=0,
+                ),
+            )
 
     def test_without_figures_the_same_summary_and_no_figure(
         self, analysed, tmp_path

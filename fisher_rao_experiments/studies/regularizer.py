@@ -96,6 +96,8 @@ SUMMARY_FILE = "summary.json"
 TABLES_FILE = "tables.md"
 EFFECTS_FIGURE_FILE = "selection_effects.png"
 DIFFERENCES_FIGURE_FILE = "fresh_differences.png"
+CURVES_FIGURE_FILE = "fresh_curves.png"
+CURVE_KEYS = ("validation_accuracy", "test_accuracy")
 DEFAULT_OUTPUT_DIR = os.path.join(
     os.path.dirname(results_io.DEFAULT_RESULTS_DIR),
     "fisher_rao_regularizer_study",
@@ -651,6 +653,53 @@ def families(setting):
     return result
 
 
+# Added after the primary answer was read (so in no family, and with no
+# adjustment): each arm's main-protocol choice against None at the last
+# evaluated step, i.e. without early stopping.
+LAST_STEP_NOTE = (
+    "exploratory, added after the primary answer was read: each arm at its "
+    "main-protocol value, read at the last step (no early stopping), paired "
+    "with None; in no family, unadjusted"
+)
+
+
+def last_step_values(collected, noise, arm, value, seeds):
+    """Fresh seed -> test accuracy at the run's last evaluated step."""
+    by_seed = collected.views.get((noise, arm, value), {})
+    return {
+        seed: float(by_seed[seed]["test_accuracy"][-1])
+        for seed in seeds
+        if seed in by_seed and by_seed[seed]["test_accuracy"][-1] is not None
+    }
+
+
+def last_step_differences(setting, selected, collected):
+    """Exploratory (`LAST_STEP_NOTE`): [(noise, arm name, value,
+    `study_statistics.PairedDifference`)] of test accuracy at the last
+    step, each regularized arm's main choice minus None."""
+    differences = []
+    for noise in setting.label_noises:
+        baseline = last_step_values(
+            collected, noise, NONE_ARM, None, setting.fresh_seeds
+        )
+        for arm in setting.arms[1:]:
+            choice = selected[noise, arm.name, MAIN_PROTOCOL].selection.choice
+            if choice is None:
+                continue
+            treated = last_step_values(
+                collected, noise, arm.name, choice.value, setting.fresh_seeds
+            )
+            differences.append(
+                (
+                    noise,
+                    arm.name,
+                    choice.value,
+                    study_statistics.paired_difference(treated, baseline),
+                )
+            )
+    return differences
+
+
 def values_by_seed_function(selected):
     """The `evaluate_family` reader: (arm, metric, condition) -> fresh seed
     -> finite value at the run's stopping step."""
@@ -791,8 +840,11 @@ def _result_dict(family_name, result):
     }
 
 
-def summary_dict(setting, collected, selected, family_results, smoke):
-    """The content of summary.json."""
+def summary_dict(
+    setting, collected, selected, family_results, last_step, smoke
+):
+    """The content of summary.json; `last_step` is
+    `last_step_differences`'s."""
     primary = primary_family(setting)
     return {
         "study": "regularizer",
@@ -856,6 +908,27 @@ def summary_dict(setting, collected, selected, family_results, smoke):
             }
             for result in family_results
         ],
+        "last_step": {
+            "note": LAST_STEP_NOTE,
+            "comparisons": [
+                {
+                    LABEL_NOISE: noise,
+                    "treatment": arm,
+                    "value": value,
+                    "control": NONE_ARM,
+                    "metric": "test_accuracy",
+                    "seeds": list(difference.seeds),
+                    "mean_difference": difference.mean,
+                    "interval": {
+                        "low": difference.low,
+                        "high": difference.high,
+                    },
+                    "p_value": difference.p_value,
+                    "reason": difference.reason,
+                }
+                for noise, arm, value, difference in last_step
+            ],
+        },
         "runs_used": sorted(
             name
             for by_seed in collected.names.values()
@@ -882,8 +955,9 @@ def _format_value(value):
     return "–" if value is None else f"{value:g}"
 
 
-def tables_markdown(setting, selected, family_results):
-    """tables.md: the choices and fresh-seed metrics, then each family."""
+def tables_markdown(setting, selected, family_results, last_step):
+    """tables.md: the choices and fresh-seed metrics, each family, then the
+    exploratory last-step reading (`last_step_differences`'s)."""
     rows = []
     for noise in setting.label_noises:
         for arm in setting.arms:
@@ -956,6 +1030,34 @@ def tables_markdown(setting, selected, family_results):
                 family_rows,
             ),
         ]
+    parts += [
+        f"\n## Without early stopping ({LAST_STEP_NOTE})\n\n",
+        markdown_table.format_table(
+            [
+                "label noise",
+                "treatment",
+                "value",
+                "seeds",
+                "test_accuracy − None's at the last step",
+                "95% CI",
+                "p",
+            ],
+            [
+                [
+                    f"{noise:g}",
+                    arm,
+                    _format_value(value),
+                    str(len(difference.seeds)),
+                    markdown_table.format_number(difference.mean, signed=True),
+                    markdown_table.format_interval(
+                        difference.low, difference.high, signed=True
+                    ),
+                    markdown_table.format_p_value(difference.p_value),
+                ]
+                for noise, arm, value, difference in last_step
+            ],
+        ),
+    ]
     parts.append(
         "\nDifferences are treatment − control on the fresh seeds. A "
         "benefit is a gain in accuracy or a fall in NLL or ECE; the last "
@@ -1112,6 +1214,88 @@ def plot_fresh_differences(setting, family_results):
     return figure
 
 
+def fresh_curves(setting, selected, collected, key):
+    """The mean curve of `key` over the fresh seeds' runs of each arm's
+    main-protocol choice.
+
+    Returns:
+      (noise, arm name) -> (steps, means); an arm without a choice or a
+      fresh run is left out, as is one whose runs were evaluated at
+      different steps.
+    """
+    curves = {}
+    for noise in setting.label_noises:
+        for arm in setting.arms:
+            choice = selected[noise, arm.name, MAIN_PROTOCOL].selection.choice
+            if choice is None:
+                continue
+            by_seed = collected.views.get((noise, arm.name, choice.value), {})
+            views = [
+                by_seed[seed]
+                for seed in setting.fresh_seeds
+                if seed in by_seed
+            ]
+            if not views or any(
+                view["steps"] != views[0]["steps"] for view in views
+            ):
+                continue
+            values = np.array([view[key] for view in views], dtype=float)
+            curves[noise, arm.name] = (
+                list(views[0]["steps"]),
+                list(np.mean(values, axis=0)),
+            )
+    return curves
+
+
+def plot_fresh_curves(setting, selected, collected):
+    """Mean validation and test accuracy against the step, over the fresh
+    seeds, of each arm at its chosen value: where the stopping steps lie.
+    Columns: noise levels; rows: `CURVE_KEYS`."""
+    colors = dict(
+        zip(
+            [arm.name for arm in setting.arms if arm.name != NONE_ARM],
+            drawing.group_colors(len(setting.arms) - 1),
+            strict=True,
+        ),
+        **{NONE_ARM: "black"},
+    )
+    figure, grid = plt.subplots(
+        len(CURVE_KEYS),
+        len(setting.label_noises),
+        squeeze=False,
+        sharex=True,
+        layout="constrained",
+        figsize=(max(9.0, 4.5 * len(setting.label_noises)), 7.5),
+    )
+    for row, key in enumerate(CURVE_KEYS):
+        curves = fresh_curves(setting, selected, collected, key)
+        for column, noise in enumerate(setting.label_noises):
+            axes = grid[row][column]
+            for arm in setting.arms:
+                if (noise, arm.name) in curves:
+                    axes.plot(
+                        *curves[noise, arm.name],
+                        color=colors[arm.name],
+                        linewidth=2.0 if arm.name == NONE_ARM else 1.2,
+                    )
+            axes.set_title(f"label noise {noise:g}", fontsize="medium")
+            axes.set_ylabel(f"{key} (mean over fresh seeds)")
+            axes.grid(alpha=0.3)
+    for axes in grid[-1]:
+        axes.set_xlabel("training step")
+    handles = [
+        lines.Line2D([], [], color=colors[arm.name], label=arm.name)
+        for arm in setting.arms
+    ]
+    figure.legend(
+        handles=handles, loc="outside lower center", ncols=min(len(handles), 4)
+    )
+    figure.suptitle(
+        "Fresh seeds at each arm's chosen value (own-best-step protocol)"
+    )
+    return figure
+
+
 # --------------------------------------------------------------------------
 # The analysis.
 
@@ -1134,12 +1318,15 @@ def analyse(setting, output_dir, smoke=False, figures=True):
     for left_out in collected.left_out:
         logging.warning("Left out %s: %s", left_out.name, left_out.reason)
     family_results = evaluate(setting, selected)
-    summary = summary_dict(setting, collected, selected, family_results, smoke)
+    last_step = last_step_differences(setting, selected, collected)
+    summary = summary_dict(
+        setting, collected, selected, family_results, last_step, smoke
+    )
     results_io.replace_json_atomically(
         summary, os.path.join(output_dir, SUMMARY_FILE)
     )
     results_io.replace_text_atomically(
-        tables_markdown(setting, selected, family_results),
+        tables_markdown(setting, selected, family_results, last_step),
         os.path.join(output_dir, TABLES_FILE),
     )
     if figures and collected.views:
@@ -1150,5 +1337,9 @@ def analyse(setting, output_dir, smoke=False, figures=True):
         study_plots.save_figure(
             plot_fresh_differences(setting, family_results),
             os.path.join(output_dir, DIFFERENCES_FIGURE_FILE),
+        )
+        study_plots.save_figure(
+            plot_fresh_curves(setting, selected, collected),
+            os.path.join(output_dir, CURVES_FIGURE_FILE),
         )
     return summary
