@@ -1030,6 +1030,12 @@ def tables_markdown(setting, selected, family_results, last_step):
                 family_rows,
             ),
         ]
+    parts.append(
+        "\nDifferences are treatment − control on the fresh seeds. A "
+        "benefit is a gain in accuracy or a fall in NLL or ECE; the last "
+        "column is the largest the interval leaves possible (negative: the "
+        "interval rules out any benefit).\n"
+    )
     parts += [
         f"\n## Without early stopping ({LAST_STEP_NOTE})\n\n",
         markdown_table.format_table(
@@ -1058,12 +1064,6 @@ def tables_markdown(setting, selected, family_results, last_step):
             ],
         ),
     ]
-    parts.append(
-        "\nDifferences are treatment − control on the fresh seeds. A "
-        "benefit is a gain in accuracy or a fall in NLL or ECE; the last "
-        "column is the largest the interval leaves possible (negative: the "
-        "interval rules out any benefit).\n"
-    )
     return "".join(parts)
 
 
