@@ -663,13 +663,19 @@ LAST_STEP_NOTE = (
 )
 
 
+def views_of(collected, noise, arm, value, seeds):
+    """Seed -> `results_view` of the collected runs of (noise, arm, value)
+    among `seeds`, in their order."""
+    by_seed = collected.views.get((noise, arm, value), {})
+    return {seed: by_seed[seed] for seed in seeds if seed in by_seed}
+
+
 def last_step_values(collected, noise, arm, value, seeds):
     """Fresh seed -> test accuracy at the run's last evaluated step."""
-    by_seed = collected.views.get((noise, arm, value), {})
     return {
-        seed: float(by_seed[seed]["test_accuracy"][-1])
-        for seed in seeds
-        if seed in by_seed and by_seed[seed]["test_accuracy"][-1] is not None
+        seed: float(view["test_accuracy"][-1])
+        for seed, view in views_of(collected, noise, arm, value, seeds).items()
+        if view["test_accuracy"][-1] is not None
     }
 
 
@@ -1229,12 +1235,15 @@ def fresh_curves(setting, selected, collected, key):
             choice = selected[noise, arm.name, MAIN_PROTOCOL].selection.choice
             if choice is None:
                 continue
-            by_seed = collected.views.get((noise, arm.name, choice.value), {})
-            views = [
-                by_seed[seed]
-                for seed in setting.fresh_seeds
-                if seed in by_seed
-            ]
+            views = list(
+                views_of(
+                    collected,
+                    noise,
+                    arm.name,
+                    choice.value,
+                    setting.fresh_seeds,
+                ).values()
+            )
             if not views or any(
                 view["steps"] != views[0]["steps"] for view in views
             ):
