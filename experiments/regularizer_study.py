@@ -31,8 +31,9 @@ JSON), tables.md and the figures. A repeated command trains nothing new
 (but retries failed or diverged runs): it resumes where it stopped.
 --analysis_only skips the training (no TensorFlow, no Dask).
 
-The study itself (arms, settings, families, selection, comparisons, tables,
-figures) is fisher_rao_experiments.studies.regularizer.
+The study itself (arms, settings, families, selection, comparisons) is
+fisher_rao_experiments.studies.regularizer; its outputs (summary.json,
+tables.md, figures) are written by regularizer_report.
 """
 
 import os
@@ -41,7 +42,11 @@ import sys
 import matplotlib.pyplot as plt
 from absl import app, flags, logging
 
-from fisher_rao_experiments.studies import regularizer, study_runs
+from fisher_rao_experiments.studies import (
+    regularizer,
+    regularizer_report,
+    study_runs,
+)
 
 FLAGS = flags.FLAGS
 
@@ -137,13 +142,13 @@ def main(argv):
     status = train_study(setting, runs_dir, FLAGS)
     if status:
         return status
-    summary = regularizer.analyse(
+    summary = regularizer_report.analyse(
         setting, output_dir, FLAGS.smoke, FLAGS.figures
     )
     if not summary["runs_used"]:
         _fail(
             f"no usable run of the grid in {runs_dir}; see "
-            f"{regularizer.SUMMARY_FILE}."
+            f"{regularizer_report.SUMMARY_FILE}."
         )
     logging.info(
         "%d runs used, %d left out, %d comparisons in %d families; wrote %s",

@@ -4,6 +4,10 @@ tf.compat.v1.layers needs tf-keras, selected before TensorFlow is imported.
 The repository's root is on the import path by pytest's `pythonpath`
 setting (pyproject.toml), for the commands' modules that are not installed
 (`synthetic_classification`, `plot_utils`, `experiments.*`).
+
+Shared fixtures: `regularizer_analysed`, the regularizer study's analysis of
+the hand-made runs of tests/regularizer_runs.py (for the tests of its
+protocol, report and figures).
 """
 
 import os
@@ -14,8 +18,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # test process.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
+import pytest
+import regularizer_runs
 import tensorflow as tf
 from absl import flags
+
+from fisher_rao_experiments.studies import regularizer_report
 
 # tf.test.TestCase's deprecated `test_session` helper is not a test; without
 # this, pytest collects it in every TestCase and reports it as skipped.
@@ -25,3 +33,15 @@ tf.test.TestCase.test_session.__test__ = False
 # pytest nothing parses them, so a test run on its own would fail.
 if not flags.FLAGS.is_parsed():
     flags.FLAGS.mark_as_parsed()
+
+
+@pytest.fixture(scope="session")
+def regularizer_analysed(tmp_path_factory):
+    """(summary, output directory) of `regularizer_report.analyse` on
+    `regularizer_runs.SETTING`'s hand-made runs, figures included."""
+    output_dir = tmp_path_factory.mktemp("regularizer")
+    regularizer_runs.write_runs(output_dir / "runs")
+    summary = regularizer_report.analyse(
+        regularizer_runs.SETTING, str(output_dir)
+    )
+    return summary, output_dir

@@ -13,7 +13,8 @@
 # limitations under the License.
 """Tests of experiments/regularizer_study.py, the study's command line.
 
-The analysis itself is tested by tests/test_regularizer.py.
+The analysis itself is tested by tests/test_regularizer.py,
+tests/test_regularizer_report.py and tests/test_regularizer_figures.py.
 """
 
 import os
@@ -28,6 +29,7 @@ from absl import flags
 from experiments import regularizer_study
 from fisher_rao_experiments import results_io
 from fisher_rao_experiments.studies import regularizer as study
+from fisher_rao_experiments.studies import regularizer_report as report
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPO_ROOT, "experiments", "regularizer_study.py")
@@ -110,8 +112,8 @@ class TestCommandLine:
                 )
         for name in (
             "tables.md",
-            study.EFFECTS_FIGURE_FILE,
-            study.DIFFERENCES_FIGURE_FILE,
+            report.EFFECTS_FIGURE_FILE,
+            report.DIFFERENCES_FIGURE_FILE,
         ):
             assert (tmp_path / name).stat().st_size > 0
 
