@@ -27,8 +27,9 @@ TensorFlow, no Dask) and analyses the runs that are there. --smoke runs tiny
 grids end to end (every run reaches its stop loss; every statistic and
 interval is defined).
 
-The study itself (settings, models, statistics, tables, figures) is
-fisher_rao_experiments.studies.complexity.
+The study itself (settings, models, statistics) is
+fisher_rao_experiments.studies.complexity; its outputs (summary.json,
+tables.md, figures) are written by complexity_report.
 """
 
 import os
@@ -37,7 +38,11 @@ import sys
 import matplotlib.pyplot as plt
 from absl import app, flags, logging
 
-from fisher_rao_experiments.studies import complexity, study_runs
+from fisher_rao_experiments.studies import (
+    complexity,
+    complexity_report,
+    study_runs,
+)
 
 FLAGS = flags.FLAGS
 
@@ -88,7 +93,7 @@ def main(argv):
     )
     if status:
         return status
-    summary = complexity.analyse(
+    summary = complexity_report.analyse(
         settings,
         output_dir,
         FLAGS.bootstrap_resamples,
@@ -99,7 +104,7 @@ def main(argv):
     if not summary["models_used"]:
         _fail(
             f"no run of the grid reached the stop loss in {runs_dir}; see "
-            f"{complexity.SUMMARY_FILE}."
+            f"{complexity_report.SUMMARY_FILE}."
         )
     logging.info(
         "%d models used, %d left out; wrote %s",

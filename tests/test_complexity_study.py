@@ -13,7 +13,8 @@
 # limitations under the License.
 """Tests of experiments/complexity_study.py, the study's command line.
 
-The analysis itself is tested by tests/test_complexity.py.
+The analysis itself is tested by tests/test_complexity.py,
+tests/test_complexity_report.py and tests/test_complexity_figures.py.
 """
 
 import os
@@ -25,7 +26,7 @@ import pytest
 from absl import flags
 
 from experiments import complexity_study
-from fisher_rao_experiments.studies import complexity
+from fisher_rao_experiments.studies import complexity, complexity_report
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPO_ROOT, "experiments", "complexity_study.py")
@@ -104,10 +105,12 @@ class TestCommandLine:
         } <= names
         for setting in SETTINGS:
             for suffix in (
-                complexity.NOISE_FIGURE_SUFFIX,
-                complexity.COMPARISON_FIGURE_SUFFIX,
+                complexity_report.NOISE_FIGURE_SUFFIX,
+                complexity_report.COMPARISON_FIGURE_SUFFIX,
             ):
-                path = tmp_path / complexity.figure_name(setting, suffix)
+                path = tmp_path / complexity_report.figure_name(
+                    setting, suffix
+                )
                 assert path.stat().st_size > 0
         assert (tmp_path / "tables.md").stat().st_size > 0
         # --analysis_only redoes the analysis of the runs there, with its
