@@ -34,6 +34,7 @@ import types
 
 import fisher_rao_reference as ref
 import numpy as np
+import scipy.optimize
 import tensorflow as tf
 
 from fisher_rao_experiments import config as experiment_config
@@ -1065,6 +1066,39 @@ class DepthNormalizationTest(tf.test.TestCase):
         self.check_identity(
             random_cnn(4, biases=False), rng.normal(size=(15, 7)), 4
         )
+
+    def test_the_norm_rises_then_falls_with_confidence(self):
+        # Two classes with logit gap d: Var_{k~p}(z_k) = s(d) s(-d) d^2 (s
+        # the logistic function), zero at d = 0 and as d grows, largest
+        # where d tanh(d / 2) = 2. So the standard norm does not only
+        # penalize confidence: past that gap it rewards more of it.
+        rng = np.random.default_rng(11)
+        hidden = rng.normal(0, 0.8, (4, 6))
+        output = rng.normal(0, 0.8, (6, 2))
+        inputs = rng.normal(size=(1, 4))
+        labels = np.eye(2)[[0]]
+        layers = [(hidden, None, 1, None), (output, None, 1, None)]
+        (z,) = ref.mlp_logits(as_mlp(layers), inputs)
+        unit_gap = abs(z[1] - z[0])
+        peak = scipy.optimize.brentq(lambda d: d * np.tanh(d / 2) - 2, 1, 4)
+        gaps = (0.5, 1.5, peak, 4.0, 8.0, 16.0)
+        norms = []
+        for gap in gaps:
+            scaled = [
+                (hidden, None, 1, None),
+                (output * gap / unit_gap, None, 1, None),
+            ]
+            measures = measures_of(scaled, inputs, labels, tf.float64)
+            logistic = 1 / (1 + np.exp(-gap))
+            self.assertAllClose(
+                measures["fisher_rao_norm_depth_normalized"],
+                logistic * (1 - logistic) * gap**2,
+                rtol=1e-12,
+            )
+            norms.append(measures["fisher_rao_norm"])
+        rising, falling = np.diff(norms[:3]), np.diff(norms[2:])
+        self.assertTrue(np.all(rising > 0) and np.all(falling < 0), norms)
+        self.assertLess(norms[-1], norms[0])
 
     def test_biases_break_the_identity(self):
         rng = np.random.default_rng(5)
