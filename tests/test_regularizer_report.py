@@ -96,16 +96,30 @@ def test_without_figures_the_same_summary_and_no_figure(
     ]
 
 
+def table_under(tables, heading):
+    """(header, rows) of the first table after the line `heading`, cells
+    stripped."""
+    lines = tables.splitlines()
+    start = lines.index(heading)
+    table = []
+    for line in lines[start + 1 :]:
+        if line.startswith("|"):
+            table.append([cell.strip() for cell in line.split("|")[1:-1]])
+        elif table:
+            break
+    return table[0], table[2:]
+
+
 def test_choice_rows_give_fresh_means_and_the_temperature(
     regularizer_analysed,
 ):
     _, output_dir = regularizer_analysed
-    lines = (output_dir / "tables.md").read_text().splitlines()
-    header = [cell.strip() for cell in lines[4].split("|")[1:-1]]
+    header, rows = table_under(
+        (output_dir / "tables.md").read_text(),
+        "## Chosen on the selection seeds; metrics on the fresh seeds",
+    )
     (row,) = [
-        [cell.strip() for cell in line.split("|")[1:-1]]
-        for line in lines
-        if line.startswith("| 0.4 | None | own_best_step |")
+        row for row in rows if row[:3] == ["0.4", "None", "own_best_step"]
     ]
     for key in ("test_accuracy", "temperature"):
         values = [
@@ -114,6 +128,65 @@ def test_choice_rows_give_fresh_means_and_the_temperature(
         ]
         cell = row[header.index(f"{key} (mean ± sd)")]
         assert cell == report.mean_and_sd(values)
+
+
+def test_glance_rows_are_the_choices_and_differences_in_points(
+    regularizer_analysed,
+):
+    summary, output_dir = regularizer_analysed
+    header, rows = table_under(
+        (output_dir / "tables.md").read_text(),
+        "## At a glance: test accuracy, each run at its own best step",
+    )
+    found = hand_made.choices(summary)
+    assert [row[:2] for row in rows] == [
+        [f"{noise:g}", arm.name]
+        for noise in hand_made.SETTING.label_noises
+        for arm in hand_made.ARMS
+    ]
+    for row in rows:
+        cells = dict(zip(header, row, strict=True))
+        noise, arm = float(row[0]), row[1]
+        value = found[noise, arm, study.MAIN_PROTOCOL][0]
+        selection = np.mean(
+            [
+                max(
+                    hand_made.curves_of(noise, arm, value, seed)[
+                        "validation_accuracy"
+                    ]
+                )
+                for seed in hand_made.SELECTION
+            ]
+        )
+        assert (
+            cells["selection validation acc. (%)"] == f"{100 * selection:.1f}"
+        )
+        accuracies = [
+            100
+            * hand_made.fresh_value(noise, arm, value, seed, "test_accuracy")
+            for seed in hand_made.FRESH
+        ]
+        assert cells["test acc. (%, mean ± sd)"] == (
+            f"{np.mean(accuracies):.1f} ± {np.std(accuracies, ddof=1):.1f}"
+        )
+        if arm == "None":
+            assert row[-4:] == ["–"] * 4
+            continue
+        family_name = "primary" if arm == "fr-exact" else "accuracy vs None"
+        (comparison,) = [
+            c
+            for c in hand_made.family(summary, family_name)
+            if (c["label_noise"], c["treatment"]) == (noise, arm)
+        ]
+        assert cells["family"] == family_name
+        assert cells["− None (points)"] == (
+            f"{100 * comparison['mean_difference']:+.2f}"
+        )
+        low, high = (100 * comparison["interval"][k] for k in ("low", "high"))
+        assert cells["95% CI"] == f"[{low:+.2f}, {high:+.2f}]"
+        assert float(cells["Holm p"]) == pytest.approx(
+            comparison["holm_p_value"], abs=5e-4
+        )
 
 
 @pytest.mark.parametrize(

@@ -250,18 +250,106 @@ def summary_dict(
     }
 
 
-def mean_and_sd(values):
+def mean_and_sd(values, digits=3):
     """ "0.912 ± 0.010" over seeds; one value alone; n/a without values."""
     values = [value for value in values if value is not None]
     if not values:
         return markdown_table.NOT_AVAILABLE
     if len(values) == 1:
-        return f"{values[0]:.3f}"
-    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}"
+        return f"{values[0]:.{digits}f}"
+    mean, sd = np.mean(values), np.std(values, ddof=1)
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
 
 
 def _format_value(value):
     return "–" if value is None else f"{value:g}"
+
+
+def _in_points(value):
+    return None if value is None else 100 * value
+
+
+def _accuracy_against_none(family_results, noise, arm_name):
+    """(family name, `FamilyResult` item) of `arm_name` against None on test
+    accuracy at `noise` under the main protocol; (None, None) if none."""
+    for result in family_results:
+        for item in result.results:
+            comparison = item.comparison
+            where = dict(comparison.condition)
+            if (
+                comparison.treatment == arm_name
+                and comparison.control == regularizer.NONE_ARM
+                and comparison.metric == "test_accuracy"
+                and where[regularizer.LABEL_NOISE] == noise
+                and where["protocol"] == regularizer.MAIN_PROTOCOL
+            ):
+                return result.family.name, item
+    return None, None
+
+
+def glance_table(setting, selected, family_results):
+    """Test accuracy at a glance, in points, main protocol: per noise level
+    and arm the value chosen, its mean validation accuracy on the selection
+    seeds, the fresh seeds' test accuracy, and the paired difference from
+    None with its interval, Holm p and family."""
+    rows = []
+    for noise in setting.label_noises:
+        for arm in setting.arms:
+            selected_arm = selected[noise, arm.name, regularizer.MAIN_PROTOCOL]
+            choice = selected_arm.selection.choice
+            accuracies = [
+                _in_points(entry.get("test_accuracy"))
+                for entry in selected_arm.metrics.values()
+            ]
+            family_name, item = _accuracy_against_none(
+                family_results, noise, arm.name
+            )
+            difference = None if item is None else item.difference
+            rows.append(
+                [
+                    f"{noise:g}",
+                    arm.name,
+                    _format_value(None if choice is None else choice.value),
+                    markdown_table.format_number(
+                        None if choice is None else 100 * choice.mean_accuracy,
+                        digits=1,
+                    ),
+                    str(len(accuracies)),
+                    mean_and_sd(accuracies, digits=1),
+                ]
+                + (
+                    ["–"] * 4
+                    if item is None
+                    else [
+                        markdown_table.format_number(
+                            _in_points(difference.mean), 2, signed=True
+                        ),
+                        markdown_table.format_interval(
+                            _in_points(difference.low),
+                            _in_points(difference.high),
+                            2,
+                            signed=True,
+                        ),
+                        markdown_table.format_p_value(item.adjusted_p_value),
+                        family_name,
+                    ]
+                )
+            )
+    return markdown_table.format_table(
+        [
+            "label noise",
+            "arm",
+            "chosen",
+            "selection validation acc. (%)",
+            "fresh seeds",
+            "test acc. (%, mean ± sd)",
+            "− None (points)",
+            "95% CI",
+            "Holm p",
+            "family",
+        ],
+        rows,
+    )
 
 
 def tables_markdown(setting, selected, family_results, last_step):
@@ -294,7 +382,9 @@ def tables_markdown(setting, selected, family_results, last_step):
                 )
     parts = [
         f"# Regularizer study v3: {setting.name}\n\n",
-        "## Chosen on the selection seeds; metrics on the fresh seeds\n\n",
+        "## At a glance: test accuracy, each run at its own best step\n\n",
+        glance_table(setting, selected, family_results),
+        "\n## Chosen on the selection seeds; metrics on the fresh seeds\n\n",
         markdown_table.format_table(
             ["label noise", "arm", "protocol", "chosen", "step", "fresh seeds"]
             + [
