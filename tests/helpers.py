@@ -366,6 +366,20 @@ def columns(line):
     return re.split(r"\s{2,}", line.strip())
 
 
+def markdown_table_under(markdown, heading):
+    """(header, rows) of the first markdown table after the line `heading`,
+    cells stripped."""
+    lines = markdown.splitlines()
+    start = lines.index(heading)
+    table = []
+    for line in lines[start + 1 :]:
+        if line.startswith("|"):
+            table.append([cell.strip() for cell in line.split("|")[1:-1]])
+        elif table:
+            break
+    return table[0], table[2:]
+
+
 def legend_texts(figure_or_axes):
     legends = getattr(figure_or_axes, "legends", None)
     if legends is None:

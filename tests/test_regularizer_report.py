@@ -96,25 +96,11 @@ def test_without_figures_the_same_summary_and_no_figure(
     ]
 
 
-def table_under(tables, heading):
-    """(header, rows) of the first table after the line `heading`, cells
-    stripped."""
-    lines = tables.splitlines()
-    start = lines.index(heading)
-    table = []
-    for line in lines[start + 1 :]:
-        if line.startswith("|"):
-            table.append([cell.strip() for cell in line.split("|")[1:-1]])
-        elif table:
-            break
-    return table[0], table[2:]
-
-
 def test_choice_rows_give_fresh_means_and_the_temperature(
     regularizer_analysed,
 ):
     _, output_dir = regularizer_analysed
-    header, rows = table_under(
+    header, rows = helpers.markdown_table_under(
         (output_dir / "tables.md").read_text(),
         "## Chosen on the selection seeds; metrics on the fresh seeds",
     )
@@ -134,7 +120,7 @@ def test_glance_rows_are_the_choices_and_differences_in_points(
     regularizer_analysed,
 ):
     summary, output_dir = regularizer_analysed
-    header, rows = table_under(
+    header, rows = helpers.markdown_table_under(
         (output_dir / "tables.md").read_text(),
         "## At a glance: test accuracy, each run at its own best step",
     )
