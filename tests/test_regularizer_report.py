@@ -96,12 +96,19 @@ def test_without_figures_the_same_summary_and_no_figure(
     ]
 
 
+def table_of_tables_md(output_dir, heading):
+    """(header, rows) of the table under `heading` in the study's tables.md."""
+    return helpers.markdown_table_under(
+        (output_dir / report.TABLES_FILE).read_text(), heading
+    )
+
+
 def test_choice_rows_give_fresh_means_and_the_temperature(
     regularizer_analysed,
 ):
     _, output_dir = regularizer_analysed
-    header, rows = helpers.markdown_table_under(
-        (output_dir / "tables.md").read_text(),
+    header, rows = table_of_tables_md(
+        output_dir,
         "## Chosen on the selection seeds; metrics on the fresh seeds",
     )
     (row,) = [
@@ -120,10 +127,7 @@ def test_glance_rows_are_the_choices_and_differences_in_points(
     regularizer_analysed,
 ):
     summary, output_dir = regularizer_analysed
-    header, rows = helpers.markdown_table_under(
-        (output_dir / "tables.md").read_text(),
-        "## At a glance: test accuracy, each run at its own best step",
-    )
+    header, rows = table_of_tables_md(output_dir, report.GLANCE_HEADING)
     found = hand_made.choices(summary)
     assert [row[:2] for row in rows] == [
         [f"{noise:g}", arm.name]

@@ -25,8 +25,9 @@ import pathlib
 import helpers
 import pytest
 
+from fisher_rao_experiments.studies import regularizer_report as report
+
 DOCS = pathlib.Path(__file__).resolve().parent.parent / "docs"
-GLANCE_HEADING = "## At a glance: test accuracy, each run at its own best step"
 # Each setting's section of docs/report.md, by its heading's opening words.
 SECTIONS = {
     "mnist1d": "## v3 secondary results: MNIST-1D CNN",
@@ -54,8 +55,8 @@ def report_section(setting):
 
 def outputs(setting):
     directory = DOCS / "regularizer_v3" / setting
-    summary = helpers.read_strict_json(directory / "summary.json")
-    return summary, (directory / "tables.md").read_text()
+    summary = helpers.read_strict_json(directory / report.SUMMARY_FILE)
+    return summary, (directory / report.TABLES_FILE).read_text()
 
 
 @pytest.mark.parametrize("setting", sorted(SECTIONS))
@@ -67,13 +68,15 @@ def test_the_report_table_is_the_glance_table_of_its_run(setting):
     in_report = helpers.markdown_table_under(
         report_section(setting), "### Every arm against `None`"
     )
-    assert in_report == helpers.markdown_table_under(tables, GLANCE_HEADING)
+    assert in_report == helpers.markdown_table_under(
+        tables, report.GLANCE_HEADING
+    )
 
 
 @pytest.mark.parametrize("setting", sorted(SECTIONS))
 def test_the_glance_differences_are_the_summary_comparisons(setting):
     summary, tables = outputs(setting)
-    header, rows = helpers.markdown_table_under(tables, GLANCE_HEADING)
+    header, rows = helpers.markdown_table_under(tables, report.GLANCE_HEADING)
     families = {f["name"]: f["comparisons"] for f in summary["families"]}
     compared = 0
     for row in rows:

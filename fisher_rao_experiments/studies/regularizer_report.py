@@ -39,6 +39,8 @@ TABLES_FILE = "tables.md"
 EFFECTS_FIGURE_FILE = "selection_effects.png"
 DIFFERENCES_FIGURE_FILE = "fresh_differences.png"
 CURVES_FIGURE_FILE = "fresh_curves.png"
+# The heading of tables.md's first table, which docs/report.md copies.
+GLANCE_HEADING = "## At a glance: test accuracy, each run at its own best step"
 
 
 def _selection_runs(setting, noise, arm, views, names):
@@ -382,7 +384,7 @@ def tables_markdown(setting, selected, family_results, last_step):
                 )
     parts = [
         f"# Regularizer study v3: {setting.name}\n\n",
-        "## At a glance: test accuracy, each run at its own best step\n\n",
+        f"{GLANCE_HEADING}\n\n",
         glance_table(setting, selected, family_results),
         "\n## Chosen on the selection seeds; metrics on the fresh seeds\n\n",
         markdown_table.format_table(
